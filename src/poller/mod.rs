@@ -1,0 +1,1 @@
+//! One task per appliance: log in, read schedule and jobs, hand the result to the store.

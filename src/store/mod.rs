@@ -1,0 +1,1 @@
+//! SQLite storage: every SQL statement of vbdash lives in this module.

@@ -1,0 +1,1 @@
+//! The client for the appliance API, both generations (`/rest` and `/api`).

@@ -1,0 +1,1 @@
+//! Page and fragment structs for askama, and display helpers.

@@ -1,0 +1,1 @@
+//! The HTTP server: every route in one place, handlers, static assets.
