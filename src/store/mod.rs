@@ -1,1 +1,198 @@
 //! SQLite storage: every SQL statement of vbdash lives in this module.
+//!
+//! The database is one SQLite file in WAL mode. Writes go through a pool of a single
+//! connection, so writers queue in the application instead of failing on SQLite's lock;
+//! reads use a small pool of their own and never wait for a write in WAL mode.
+//!
+//! Each file holds the statements of one table or aggregate: `appliances`, `polls` (and
+//! `record_poll`, which writes to all of them), `jobs`, `schedules`, and `overview`, which
+//! maps rows to domain types.
+
+mod appliances;
+mod jobs;
+mod overview;
+mod polls;
+mod schedules;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use appliances::ApplianceSettings;
+pub use jobs::{JobPage, StoredJob};
+pub use schedules::ScheduleChange;
+
+/// How long a statement waits for a lock held by another process before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Read connections kept open; reads are short, so a few serve every page.
+const READ_CONNECTIONS: u32 = 4;
+
+/// Handle to the database; cheap to clone and shared by the web layer and the poller.
+#[derive(Clone)]
+pub struct Store {
+    /// One connection: writes are serialised here rather than by SQLite's busy handler.
+    writer: SqlitePool,
+    /// Connections for reads; the same pool as `writer` for an in-memory database.
+    reader: SqlitePool,
+}
+
+/// What went wrong in the store. The text says what was being done, never what was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or created.
+    #[error("cannot open the database {location}: {source}")]
+    Open {
+        location: String,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// The schema could not be brought up to date.
+    #[error("cannot apply the migrations to the database {location}: {source}")]
+    Migrate {
+        location: String,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+
+    /// A statement failed; `action` says which step, such as "recording a poll".
+    #[error("{action} failed: {source}")]
+    Query {
+        action: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// A poll was recorded for an appliance that was never synced from the configuration.
+    #[error("appliance {0:?} is not in the database")]
+    UnknownAppliance(String),
+
+    /// A stored value could not be read back, which means the file was changed by hand.
+    #[error("stored {what} cannot be read: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+}
+
+/// The result of every store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Attaches the step being done to a database error.
+trait Context<T> {
+    fn context(self, action: &'static str) -> StoreResult<T>;
+}
+
+impl<T> Context<T> for Result<T, sqlx::Error> {
+    fn context(self, action: &'static str) -> StoreResult<T> {
+        self.map_err(|source| StoreError::Query { action, source })
+    }
+}
+
+impl Store {
+    /// Opens (and creates when missing) the database at `url_or_path`, which is a sqlx URL
+    /// such as `sqlite://vbdash.db` or `sqlite::memory:`, or a plain file path. The file is
+    /// switched to WAL, foreign keys are enforced, and pending migrations are applied.
+    pub async fn open(url_or_path: &str) -> StoreResult<Store> {
+        let open_error = |source| StoreError::Open {
+            location: url_or_path.to_owned(),
+            source,
+        };
+
+        let in_memory = is_in_memory(url_or_path);
+        let options = connect_options(url_or_path, in_memory).map_err(open_error)?;
+
+        let store = if in_memory {
+            // Every connection to a memory database would see its own empty database unless
+            // they share one; a single connection that never closes keeps it alive.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await
+                .map_err(open_error)?;
+            Store {
+                writer: pool.clone(),
+                reader: pool,
+            }
+        } else {
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await
+                .map_err(open_error)?;
+            let reader = SqlitePoolOptions::new()
+                .max_connections(READ_CONNECTIONS)
+                .connect_with(options)
+                .await
+                .map_err(open_error)?;
+            Store { writer, reader }
+        };
+
+        sqlx::migrate!()
+            .run(&store.writer)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                location: url_or_path.to_owned(),
+                source,
+            })?;
+
+        tracing::info!(database = url_or_path, "database opened");
+        Ok(store)
+    }
+
+    /// Waits for running statements and closes every connection. Later calls fail.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+/// True for the URL forms sqlx reads as an in-memory database.
+fn is_in_memory(url_or_path: &str) -> bool {
+    url_or_path == ":memory:"
+        || url_or_path.starts_with("sqlite:")
+            && (url_or_path.contains(":memory:") || url_or_path.contains("mode=memory"))
+}
+
+/// Connection settings for every connection of the store.
+fn connect_options(url_or_path: &str, in_memory: bool) -> sqlx::Result<SqliteConnectOptions> {
+    let base = if url_or_path == ":memory:" {
+        SqliteConnectOptions::from_str("sqlite::memory:")?
+    } else if url_or_path.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(url_or_path)?
+    } else {
+        SqliteConnectOptions::new().filename(url_or_path)
+    };
+
+    let options = base
+        .create_if_missing(true)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    if in_memory {
+        return Ok(options);
+    }
+
+    // WAL lets pages be read while a poll is written; NORMAL sync is safe with WAL (a
+    // power cut may lose the last commits, never corrupt the file).
+    Ok(options
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .optimize_on_close(true, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_urls_are_recognised() {
+        assert!(is_in_memory("sqlite::memory:"));
+        assert!(is_in_memory("sqlite://?mode=memory"));
+        assert!(!is_in_memory("sqlite://vbdash.db"));
+        assert!(is_in_memory(":memory:"));
+        assert!(!is_in_memory("memory.db"));
+    }
+}
