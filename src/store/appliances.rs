@@ -14,7 +14,9 @@ const APPLIANCES_PER_INSERT: usize = 500;
 pub struct ApplianceSettings {
     /// The stable key of the appliance.
     pub name: String,
+    /// Base URL of the appliance, shown on pages.
     pub url: String,
+    /// Labels for filtering the fleet, such as `prod` or a site name.
     pub tags: Vec<String>,
     /// The zone the appliance's schedule fires in.
     pub time_zone: Tz,

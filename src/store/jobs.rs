@@ -22,6 +22,7 @@ const MAX_PAGE_LIMIT: u32 = 1_000;
 /// A job with the times vbdash saw it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredJob {
+    /// The job as last stored.
     pub job: Job,
     /// Start of the poll that first stored the job.
     pub first_seen_at: DateTime<Utc>,
@@ -35,7 +36,9 @@ pub struct StoredJob {
 /// 1,000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobPage {
+    /// Jobs to skip, counted from the newest.
     pub offset: u32,
+    /// Jobs to return at most.
     pub limit: u32,
 }
 
