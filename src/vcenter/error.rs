@@ -75,7 +75,8 @@ impl VcError {
     /// The kind of failure, as the poller records it.
     pub fn kind(&self) -> PollOutcome {
         match self {
-            VcError::Unreachable { .. } | VcError::InvalidTarget { .. } => PollOutcome::Unreachable,
+            VcError::Unreachable { .. } => PollOutcome::Unreachable,
+            VcError::InvalidTarget { .. } => PollOutcome::Unreachable,
             VcError::Timeout { .. } => PollOutcome::Timeout,
             VcError::Tls { .. } | VcError::CaFile { .. } => PollOutcome::Tls,
             VcError::Authentication { .. } => PollOutcome::Authentication,
