@@ -155,7 +155,20 @@ fn client(stub: &Stub) -> ApplianceClient {
 // ---------------------------------------------------------------------------------------
 // Appliance behaviours used by several tests.
 
-const VERSION_API: &str = r#"{"version":"8.0.3.00400","product":"VMware vCenter Server","build":"24322735","type":"vCenter Server with an embedded Platform Services Controller","summary":"","releasedate":"","install_time":"2026-01-01T00:00:00.000Z"}"#;
+/// An `/api` error body with one message.
+fn api_error(error_type: &str, text: &str, args: &[&str]) -> String {
+    serde_json::json!({
+        "error_type": error_type,
+        "messages": [{"id": "example.message", "default_message": text, "args": args}],
+    })
+    .to_string()
+}
+
+const VERSION_API: &str = concat!(
+    r#"{"version":"8.0.3.00400","product":"VMware vCenter Server","build":"24322735","#,
+    r#""type":"vCenter Server","summary":"","releasedate":"","#,
+    r#""install_time":"2026-01-01T00:00:00.000Z"}"#
+);
 const JOBS_API: &str = r#"["20261201-020000-24322735","20261130-020000-24322735"]"#;
 
 /// A new-generation appliance whose sessions are `tok-1`, `tok-2`, ...; `valid` holds
@@ -170,7 +183,7 @@ fn api_appliance(valid: Arc<AtomicU64>) -> impl Fn(&Seen) -> Reply + Send + Sync
         if seen.session.as_deref() != Some(current.as_str()) {
             return Reply::json(
                 401,
-                r#"{"error_type":"UNAUTHENTICATED","messages":[{"id":"com.vmware.vapi.endpoint.method.authentication.required","default_message":"Authentication required.","args":[]}]}"#,
+                &api_error("UNAUTHENTICATED", "Authentication required.", &[]),
             );
         }
         match (seen.method.as_str(), seen.path.as_str()) {
@@ -325,7 +338,7 @@ async fn bad_credentials_are_final_and_do_not_try_rest() {
     let stub = Stub::start("", |_| {
         Reply::json(
             401,
-            r#"{"error_type":"UNAUTHENTICATED","messages":[{"id":"x","default_message":"Invalid user name or password.","args":[]}]}"#,
+            &api_error("UNAUTHENTICATED", "Invalid user name or password.", &[]),
         )
     })
     .await;
@@ -345,7 +358,11 @@ async fn too_many_sessions_is_the_session_limit() {
     let stub = Stub::start("", |_| {
         Reply::json(
             503,
-            r#"{"error_type":"SERVICE_UNAVAILABLE","messages":[{"id":"x","default_message":"Session limit reached for user.","args":[]}]}"#,
+            &api_error(
+                "SERVICE_UNAVAILABLE",
+                "Session limit reached for user.",
+                &[],
+            ),
         )
     })
     .await;
@@ -451,7 +468,11 @@ async fn forbidden_is_a_permission_failure() {
     let (_stub, client) = answering(|| {
         Reply::json(
             403,
-            r#"{"error_type":"UNAUTHORIZED","messages":[{"id":"com.vmware.vapi.authorization.permission.denied","default_message":"Permission to perform this operation was denied.","args":[]}]}"#,
+            &api_error(
+                "UNAUTHORIZED",
+                "Permission to perform this operation was denied.",
+                &[],
+            ),
         )
     })
     .await;
@@ -527,7 +548,11 @@ async fn unknown_job_is_an_appliance_error() {
     let (_stub, client) = answering(|| {
         Reply::json(
             404,
-            r#"{"error_type":"NOT_FOUND","messages":[{"id":"x","default_message":"Backup job {0} was not found.","args":["20261201-020000-1"]}]}"#,
+            &api_error(
+                "NOT_FOUND",
+                "Backup job {0} was not found.",
+                &["20261201-020000-1"],
+            ),
         )
     })
     .await;
@@ -545,7 +570,11 @@ async fn job_status_reads_the_state_vocabulary() {
     let (_stub, client) = answering(|| {
         Reply::json(
             200,
-            r#"{"id":"20261201-020000-24322735","state":"SUCCEEDED","messages":[],"progress":100,"start_time":"2026-12-01T02:00:00.418Z","end_time":"2026-12-01T02:11:37.902Z"}"#,
+            concat!(
+                r#"{"id":"20261201-020000-24322735","state":"SUCCEEDED","messages":[],"#,
+                r#""progress":100,"start_time":"2026-12-01T02:00:00.418Z","#,
+                r#""end_time":"2026-12-01T02:11:37.902Z"}"#
+            ),
         )
     })
     .await;

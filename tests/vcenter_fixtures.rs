@@ -191,11 +191,10 @@ fn rest_error_404_takes_its_kind_from_error_type() {
     let body = fixture("rest-error-404-with-error-type.json");
     let fault = parse_error(404, &body);
     assert_eq!(fault.error_type, "NOT_FOUND");
+    let url = "/com/vmware/vcenter/lcm/discovery/associated-products";
     assert_eq!(
         fault.messages,
-        [
-            "Unable to find operations for URL: /com/vmware/vcenter/lcm/discovery/associated-products."
-        ]
+        [format!("Unable to find operations for URL: {url}.")]
     );
 
     // `error_type` wins over the suffix of `type` and over the status when they differ.
