@@ -665,3 +665,174 @@ async fn settings_that_cannot_work_are_refused_up_front() {
     let err = ApplianceClient::new(not_pem).err().unwrap();
     assert!(err.to_string().contains("api-schedules-map.json"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------
+// TLS: a real handshake against a rustls server, each certificate check failing in turn.
+/// A test CA (valid 2020-2100) that signed every certificate below.
+const TEST_CA: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIIBZTCCAQygAwIBAgICIAAwCgYIKoZIzj0EAwIwGTEXMBUGA1UEAwwOdmJkYXNo\n\
+IHRlc3QgQ0EwIBcNMjAwMTAxMDAwMDAwWhgPMjEwMDAxMDEwMDAwMDBaMBkxFzAV\n\
+BgNVBAMMDnZiZGFzaCB0ZXN0IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n\
+EHzO8FT8t9wY+2DT19hMzWk97oqk9dOA11V941M4VlL6tH0gsVH3pOaPfTRECS+k\n\
+uChwRzdvVTg9EH2uX/9BrKNCMEAwDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8E\n\
+BAMCAQYwHQYDVR0OBBYEFD8CwdjlLF5jrTleM363+XXjbzEpMAoGCCqGSM49BAMC\n\
+A0cAMEQCID4mfiRu0I/hNzchfBzeCpycuHMYe3pbfjuQ8i+RNPQxAiAMJOsTJfYS\n\
+BKU3YrcDdcuAPdurqnWxsAoMYYaLy7bifA==\n\
+-----END CERTIFICATE-----\n";
+/// Issued to IP 127.0.0.1, valid 2020-2100.
+const CERT_FOR_LOCALHOST: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIIBjTCCATOgAwIBAgICIAEwCgYIKoZIzj0EAwIwGTEXMBUGA1UEAwwOdmJkYXNo\n\
+IHRlc3QgQ0EwIBcNMjAwMTAxMDAwMDAwWhgPMjEwMDAxMDEwMDAwMDBaMA8xDTAL\n\
+BgNVBAMMBGdvb2QwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARY/f2ki+rQKItB\n\
+OhU1xwnShfvzStTf8mvwx3R9C5FHoyOk4ekIS3F/7ywP2B1z2HRqXM6LsOhGF7QE\n\
+lhVh+X+uo3MwcTAPBgNVHREECDAGhwR/AAABMAkGA1UdEwQCMAAwEwYDVR0lBAww\n\
+CgYIKwYBBQUHAwEwHQYDVR0OBBYEFKhnHaonZ+vLvSkMYCtfDgHDfGFXMB8GA1Ud\n\
+IwQYMBaAFD8CwdjlLF5jrTleM363+XXjbzEpMAoGCCqGSM49BAMCA0gAMEUCIFNR\n\
+V12G0/5lQ+U9UzRt8WLF6E1O150sjW1pOpeBPigPAiEAhx53QCYw7pz85uHIAWrG\n\
+5EY1M4Vhn9JI+iTDgvTzDCc=\n\
+-----END CERTIFICATE-----\n";
+/// Issued to `other.example.test` only.
+const CERT_FOR_OTHER_NAME: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIIBojCCAUegAwIBAgICIAIwCgYIKoZIzj0EAwIwGTEXMBUGA1UEAwwOdmJkYXNo\n\
+IHRlc3QgQ0EwIBcNMjAwMTAxMDAwMDAwWhgPMjEwMDAxMDEwMDAwMDBaMBQxEjAQ\n\
+BgNVBAMMCW90aGVybmFtZTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABFj9/aSL\n\
+6tAoi0E6FTXHCdKF+/NK1N/ya/DHdH0LkUejI6Th6QhLcX/vLA/YHXPYdGpczouw\n\
+6EYXtASWFWH5f66jgYEwfzAdBgNVHREEFjAUghJvdGhlci5leGFtcGxlLnRlc3Qw\n\
+CQYDVR0TBAIwADATBgNVHSUEDDAKBggrBgEFBQcDATAdBgNVHQ4EFgQUqGcdqidn\n\
+68u9KQxgK18OAcN8YVcwHwYDVR0jBBgwFoAUPwLB2OUsXmOtOV4zfrf5deNvMSkw\n\
+CgYIKoZIzj0EAwIDSQAwRgIhAJK9kooIQVz5x3MJ1bhuH/OeUeP234GQxc7uSfme\n\
+sI67AiEAsmNNZ8+EqYCEUHgMCoyUeMKEw9R+6kPIJtImd6RpRZ8=\n\
+-----END CERTIFICATE-----\n";
+/// Issued to IP 127.0.0.1, expired at the start of 2021.
+const CERT_EXPIRED: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIIBjjCCATSgAwIBAgICIAMwCgYIKoZIzj0EAwIwGTEXMBUGA1UEAwwOdmJkYXNo\n\
+IHRlc3QgQ0EwHhcNMjAwMTAxMDAwMDAwWhcNMjEwMTAxMDAwMDAwWjASMRAwDgYD\n\
+VQQDDAdleHBpcmVkMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEWP39pIvq0CiL\n\
+QToVNccJ0oX780rU3/Jr8Md0fQuRR6MjpOHpCEtxf+8sD9gdc9h0alzOi7DoRhe0\n\
+BJYVYfl/rqNzMHEwDwYDVR0RBAgwBocEfwAAATAJBgNVHRMEAjAAMBMGA1UdJQQM\n\
+MAoGCCsGAQUFBwMBMB0GA1UdDgQWBBSoZx2qJ2fry70pDGArXw4Bw3xhVzAfBgNV\n\
+HSMEGDAWgBQ/AsHY5SxeY605XjN+t/l1428xKTAKBggqhkjOPQQDAgNIADBFAiAE\n\
+JA9M1wRojBiZpid2rvoELnFxaK5w40uKuf9pfdOpoQIhALm9N+wxwsCDlv+9HBL7\n\
+OG5XUMq/MHTI9segk2A0he9K\n\
+-----END CERTIFICATE-----\n";
+/// The key of all three server certificates; made for these tests only.
+const LEAF_KEY: &str = "\
+-----BEGIN PRIVATE KEY-----\n\
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgkRZhJYfH8Lyka7xo\n\
+gUxsJHAM/VGeUdjk0oGbNB1tKUGhRANCAARY/f2ki+rQKItBOhU1xwnShfvzStTf\n\
+8mvwx3R9C5FHoyOk4ekIS3F/7ywP2B1z2HRqXM6LsOhGF7QElhVh+X+u\n\
+-----END PRIVATE KEY-----\n";
+
+/// Serves HTTPS on 127.0.0.1 with `cert`; any request gets a new-generation session.
+fn tls_server(cert: &'static str) -> Url {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::io::{Read, Write};
+
+    let chain = vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(LEAF_KEY.as_bytes()).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let config = Arc::new(config);
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for socket in listener.incoming().flatten() {
+            let connection = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut stream = rustls::StreamOwned::new(connection, socket);
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            // A refused handshake ends here with an error, which is the point of most tests.
+            while !head.ends_with(b"\r\n\r\n") {
+                match stream.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let body = "\"tls-token\"";
+            let reply = format!(
+                "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+            stream.conn.send_close_notify();
+            let _ = stream.flush();
+        }
+    });
+    Url::parse(&format!("https://{addr}/")).unwrap()
+}
+
+fn tls_client(base: &Url, tls: TlsMode) -> ApplianceClient {
+    let mut target = target(base, Duration::from_secs(5));
+    target.tls = tls;
+    ApplianceClient::new(target).unwrap()
+}
+
+fn ca_file() -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut file, TEST_CA.as_bytes()).unwrap();
+    file
+}
+
+#[tokio::test]
+async fn ca_file_trusts_the_appliance_root() {
+    let ca = ca_file();
+    let client = tls_client(
+        &tls_server(CERT_FOR_LOCALHOST),
+        TlsMode::CaFile(ca.path().into()),
+    );
+    assert_eq!(client.login().await.unwrap(), ApiGeneration::Api);
+}
+
+#[tokio::test]
+async fn unknown_issuer_is_named() {
+    let client = tls_client(&tls_server(CERT_FOR_LOCALHOST), TlsMode::Verify);
+    let err = client.login().await.unwrap_err();
+    assert_eq!(err.kind(), PollOutcome::Tls, "{err}");
+    assert_eq!(
+        err.to_string(),
+        "TLS handshake failed: certificate signed by an unknown issuer"
+    );
+}
+
+#[tokio::test]
+async fn wrong_host_name_is_named() {
+    let ca = ca_file();
+    let client = tls_client(
+        &tls_server(CERT_FOR_OTHER_NAME),
+        TlsMode::CaFile(ca.path().into()),
+    );
+    let err = client.login().await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "TLS handshake failed: certificate is for another host name"
+    );
+}
+
+#[tokio::test]
+async fn expired_certificate_is_named() {
+    let ca = ca_file();
+    let client = tls_client(&tls_server(CERT_EXPIRED), TlsMode::CaFile(ca.path().into()));
+    let err = client.login().await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "TLS handshake failed: certificate has expired"
+    );
+}
+
+#[tokio::test]
+async fn insecure_mode_accepts_any_certificate() {
+    let client = tls_client(&tls_server(CERT_FOR_OTHER_NAME), TlsMode::Insecure);
+    assert_eq!(client.login().await.unwrap(), ApiGeneration::Api);
+}

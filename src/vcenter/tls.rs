@@ -57,14 +57,17 @@ pub fn tls_failure(err: &(dyn StdError + 'static)) -> Option<String> {
     None
 }
 
-/// A rustls error in the error itself, or inside an `io::Error`, whose `source()` skips
-/// the error it wraps.
+/// A rustls error in the error itself, or wrapped in one or more `io::Error`s. Their
+/// `source()` skips the error they wrap, and the TLS stream wraps twice, so each layer is
+/// opened by hand.
 fn as_rustls<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
-    if let Some(found) = err.downcast_ref::<rustls::Error>() {
-        return Some(found);
+    let mut current: &'a (dyn StdError + 'static) = err;
+    loop {
+        if let Some(found) = current.downcast_ref::<rustls::Error>() {
+            return Some(found);
+        }
+        current = current.downcast_ref::<std::io::Error>()?.get_ref()?;
     }
-    let inner = err.downcast_ref::<std::io::Error>()?.get_ref()?;
-    inner.downcast_ref::<rustls::Error>()
 }
 
 /// A rustls error in plain words.
@@ -107,6 +110,17 @@ mod tests {
         assert_eq!(
             tls_failure(&io).as_deref(),
             Some("certificate signed by an unknown issuer")
+        );
+    }
+
+    #[test]
+    fn finds_rustls_inside_two_io_errors() {
+        let rustls_err = rustls::Error::InvalidCertificate(CertificateError::Expired);
+        let inner = std::io::Error::new(std::io::ErrorKind::InvalidData, rustls_err);
+        let outer = std::io::Error::other(inner);
+        assert_eq!(
+            tls_failure(&outer).as_deref(),
+            Some("certificate has expired")
         );
     }
 
