@@ -400,6 +400,17 @@ async fn logout_deletes_the_session_and_the_next_call_logs_in_again() {
 }
 
 #[tokio::test]
+async fn login_keeps_a_session_already_held() {
+    let stub = Stub::start("", api_appliance(Arc::new(AtomicU64::new(0)))).await;
+    let client = client(&stub);
+
+    assert_eq!(client.login().await.unwrap(), ApiGeneration::Api);
+    assert_eq!(client.login().await.unwrap(), ApiGeneration::Api);
+    assert_eq!(client.logins(), 1);
+    assert_eq!(stub.count("POST", "/api/session"), 1);
+}
+
+#[tokio::test]
 async fn base_url_path_prefix_is_kept() {
     let stub = Stub::start("/vcsa-01", api_appliance(Arc::new(AtomicU64::new(0)))).await;
     assert!(stub.base.path().ends_with("/vcsa-01"));

@@ -121,10 +121,16 @@ impl ApplianceClient {
     }
 
     /// Logs in, detecting the generation: `/api/session` first, then `/rest` when the
-    /// appliance has no `/api`. Replaces any session held before.
+    /// appliance has no `/api`. A session already held is kept and its generation returned,
+    /// because appliances cap open sessions; `logout` first to detect afresh (after an
+    /// appliance upgrade, say).
     #[tracing::instrument(skip(self), fields(appliance.name = %self.name()))]
     pub async fn login(&self) -> Result<ApiGeneration, VcError> {
         let _guard = self.login_lock.lock().await;
+        if let Some(session) = self.current_session() {
+            return Ok(session.generation);
+        }
+
         let session = self.detect_and_login().await?;
         Ok(session.generation)
     }
@@ -169,7 +175,7 @@ impl ApplianceClient {
     }
 
     /// The per-job status call (`BackupJobStatus`), which says less than the details.
-    #[tracing::instrument(skip(self), fields(appliance.name = %self.name(), job.id = %id))]
+    #[tracing::instrument(skip_all, fields(appliance.name = %self.name(), job.id = %id))]
     pub async fn job_status(&self, id: &JobId) -> Result<Job, VcError> {
         let (generation, body) = self.fetch(Endpoint::JobStatus(id)).await?;
         mapping::job_from_status(generation, &body)

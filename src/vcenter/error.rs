@@ -32,39 +32,68 @@ impl ApplianceFault {
 pub enum VcError {
     /// No connection: refused, reset, name not resolved, network down.
     #[error("cannot reach the appliance: {detail}")]
-    Unreachable { detail: String },
+    Unreachable {
+        /// The lowest-level cause, such as "Connection refused (os error 111)".
+        detail: String,
+    },
 
     /// No complete answer within the configured time.
     #[error("no answer within {}", humantime::format_duration(*after))]
-    Timeout { after: Duration },
+    Timeout {
+        /// The configured limit that ran out.
+        after: Duration,
+    },
 
     /// The TLS handshake failed; `check` names the certificate check in plain words.
     #[error("TLS handshake failed: {check}")]
-    Tls { check: String },
+    Tls {
+        /// The failed check, such as "certificate has expired".
+        check: String,
+    },
 
     /// A CA file given for the target could not be used.
     #[error("cannot use CA file {path}: {reason}")]
-    CaFile { path: String, reason: String },
+    CaFile {
+        /// The file as configured.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// The target's settings cannot work (for example a base URL that is not http or https).
     #[error("invalid appliance settings: {reason}")]
-    InvalidTarget { reason: String },
+    InvalidTarget {
+        /// Which setting cannot work.
+        reason: String,
+    },
 
     /// A fresh login was refused.
     #[error("login refused: {detail}")]
-    Authentication { detail: String },
+    Authentication {
+        /// The appliance's messages, or a plain sentence when it gave none.
+        detail: String,
+    },
 
     /// Logged in, but the account lacks the role for the call.
     #[error("permission denied: {detail}")]
-    Permission { detail: String },
+    Permission {
+        /// The appliance's messages.
+        detail: String,
+    },
 
     /// The appliance refused a new session because too many are open.
     #[error("session limit reached: {detail}")]
-    SessionLimit { detail: String },
+    SessionLimit {
+        /// The appliance's messages.
+        detail: String,
+    },
 
     /// The answer was not what the API defines.
     #[error("bad response: {reason}")]
-    BadResponse { reason: String },
+    BadResponse {
+        /// A short reason; never the body itself.
+        reason: String,
+    },
 
     /// The appliance answered with one of its own errors.
     #[error("{}: {}", .0.error_type, .0.joined_messages())]

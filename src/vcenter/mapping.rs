@@ -72,7 +72,7 @@ pub fn job_from_status(generation: ApiGeneration, body: &[u8]) -> Result<Job, Vc
 }
 
 /// The schedules list. `None` when no schedule is configured; with several, the one named
-/// `default` wins, else the first.
+/// `default` wins, else the first (for an `/api` map: the first id in sorted order).
 pub fn schedule_from_list(
     generation: ApiGeneration,
     body: &[u8],

@@ -16,10 +16,13 @@ where
 /// A message in either of the API's two message shapes (recovery-local and standard).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct WireMessage {
+    /// Message catalogue key.
     #[serde(default)]
     pub id: Option<String>,
+    /// English text, possibly with `{0}`-style placeholders.
     #[serde(default)]
     pub default_message: Option<String>,
+    /// Values for the placeholders, in order.
     #[serde(default, deserialize_with = "null_as_default")]
     pub args: Vec<String>,
     /// Present from 7.0 when the appliance already rendered the message.
@@ -53,8 +56,11 @@ fn fill_placeholders(template: &str, args: &[String]) -> String {
 /// `appliance/system/version`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WireVersion {
+    /// Dotted version, such as `8.0.3.00400`.
     pub version: String,
+    /// Build number as a string.
     pub build: String,
+    /// Product name.
     #[serde(default)]
     pub product: Option<String>,
 }
@@ -62,10 +68,13 @@ pub struct WireVersion {
 /// `cis.task.Progress` inside job details.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WireProgress {
+    /// Believed to be 100.
     #[serde(default)]
     pub total: Option<i64>,
+    /// Work done out of `total`.
     #[serde(default)]
     pub completed: Option<i64>,
+    /// What the job is doing now.
     #[serde(default)]
     pub message: Option<WireMessage>,
 }
@@ -73,8 +82,10 @@ pub struct WireProgress {
 /// `BuildInfo` inside job details (6.7 U2 and later).
 #[derive(Debug, Clone, Deserialize)]
 pub struct WireBuild {
+    /// Dotted appliance version that ran the job.
     #[serde(default)]
     pub version: Option<String>,
+    /// Build number that ran the job.
     #[serde(default)]
     pub build_number: Option<String>,
 }
@@ -87,12 +98,16 @@ pub struct WireJobDetails {
     /// SCHEDULED or MANUAL, or a newer word.
     #[serde(default, rename = "type")]
     pub job_type: Option<String>,
+    /// Backup folder URL.
     #[serde(default)]
     pub location: Option<String>,
+    /// User at the backup location; may be empty.
     #[serde(default)]
     pub location_user: Option<String>,
+    /// Notes and failure reasons, in order.
     #[serde(default, deserialize_with = "null_as_default")]
     pub messages: Vec<WireMessage>,
+    /// Whether the job can still be cancelled.
     #[serde(default)]
     pub cancelable: Option<bool>,
     /// Seconds.
@@ -101,17 +116,22 @@ pub struct WireJobDetails {
     /// Bytes.
     #[serde(default)]
     pub size: Option<i64>,
+    /// How far the job got.
     #[serde(default)]
     pub progress: Option<WireProgress>,
+    /// RFC 3339 start time.
     #[serde(default)]
     pub start_time: Option<String>,
+    /// RFC 3339 end time; absent while running.
     #[serde(default)]
     pub end_time: Option<String>,
     /// Opaque: the spec types it as a string, appliances send objects.
     #[serde(default)]
     pub error: Option<serde_json::Value>,
+    /// Who started the job, when a person did.
     #[serde(default)]
     pub user: Option<String>,
+    /// Version and build that ran the job.
     #[serde(default)]
     pub build: Option<WireBuild>,
 }
@@ -119,16 +139,20 @@ pub struct WireJobDetails {
 /// `BackupJobStatus`, the answer of the per-job status call.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WireJobStatus {
+    /// Job id, such as `20261201-020000-24322735`.
     pub id: String,
     /// `BackupRestoreProcessState`: NONE, INPROGRESS, SUCCEEDED, FAILED, or a newer word.
     pub state: String,
+    /// Progress and diagnostic notes.
     #[serde(default, deserialize_with = "null_as_default")]
     pub messages: Vec<WireMessage>,
     /// Percent.
     #[serde(default)]
     pub progress: Option<i64>,
+    /// RFC 3339 start time.
     #[serde(default)]
     pub start_time: Option<String>,
+    /// RFC 3339 end time; absent while running.
     #[serde(default)]
     pub end_time: Option<String>,
 }
@@ -136,7 +160,9 @@ pub struct WireJobStatus {
 /// `RecurrenceInfo` of a schedule.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WireRecurrence {
+    /// 0 to 23, in the appliance's time zone.
     pub hour: i64,
+    /// 0 to 59.
     pub minute: i64,
     /// Absent or empty means every day.
     #[serde(default, deserialize_with = "null_as_default")]
@@ -146,20 +172,27 @@ pub struct WireRecurrence {
 /// `RetentionInfo` of a schedule.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WireRetention {
+    /// Backups kept at the location.
     pub max_count: i64,
 }
 
 /// `Schedules.Info`, one value of the schedules list.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WireSchedule {
+    /// Backup location URL.
     pub location: String,
+    /// Whether the schedule runs.
     pub enable: bool,
+    /// Optional parts included, such as `seat`.
     #[serde(default, deserialize_with = "null_as_default")]
     pub parts: Vec<String>,
+    /// User at the backup location.
     #[serde(default)]
     pub location_user: Option<String>,
+    /// When it runs; absent means never.
     #[serde(default)]
     pub recurrence_info: Option<WireRecurrence>,
+    /// How many backups to keep; absent keeps all.
     #[serde(default)]
     pub retention_info: Option<WireRetention>,
 }

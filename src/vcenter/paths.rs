@@ -49,7 +49,9 @@ pub enum Endpoint<'a> {
 /// A request line: method, path segments under the base URL and query pairs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
+    /// The HTTP method.
     pub method: Method,
+    /// Path segments under the base URL, unencoded.
     pub segments: Vec<String>,
     /// Keys are written as given (some hold `~` or dots), values are percent-encoded.
     pub query: Vec<(String, String)>,

@@ -16,14 +16,19 @@ pub struct Target {
     /// `https://host` in production. May carry a path prefix (`http://127.0.0.1:8000/vcsa-01`),
     /// under which `/api/...` and `/rest/...` are joined.
     pub base_url: Url,
+    /// Login user, such as `svc-monitor@vsphere.local`.
     pub username: String,
+    /// Login password; sent only in the login request.
     pub password: Secret,
+    /// How the certificate is checked.
     pub tls: TlsMode,
     /// Limit for connecting and for each whole request.
     pub timeout: Duration,
 }
 
 /// How the appliance's certificate is checked.
+// Known gap: no pinning by certificate fingerprint; trusting one appliance's own root
+// means giving its CA file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsMode {
     /// Against the system's trusted roots.
