@@ -38,7 +38,10 @@ fn id(s: &str) -> JobId {
 const SUCCEEDED_ID: &str = "20240115-171000-21477706";
 const FAILED_ID: &str = "20240116-171000-21477706";
 const RUNNING_ID: &str = "20240117-171000-21477706";
-const FAILURE_TEXT: &str = "BackupManager encountered an exception. Please check logs for details.";
+const FAILURE_TEXT: &str = concat!(
+    "BackupManager encountered an exception. ",
+    "Please check logs for details."
+);
 
 // ---------------------------------------------------------------------------------------
 // Job details

@@ -41,11 +41,11 @@ pub fn void_result(status: u16, body: &[u8]) -> Result<(), VcError> {
 }
 
 /// The unwrapped JSON of a call that returns a value, or the appliance's error.
-pub fn value_result(generation: ApiGeneration, status: u16, body: &[u8]) -> Result<Value, VcError> {
+pub fn value_result(api_gen: ApiGeneration, status: u16, body: &[u8]) -> Result<Value, VcError> {
     if !(200..300).contains(&status) {
         return Err(VcError::from_fault(parse_error(status, body)));
     }
-    unwrap_success(generation, body)
+    unwrap_success(api_gen, body)
 }
 
 /// Parses a body as JSON, with a short reason when it is not.
