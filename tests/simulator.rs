@@ -248,7 +248,11 @@ async fn unauthenticated_bodies_are_exact_per_generation() {
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         api.text,
-        r#"{"error_type":"UNAUTHENTICATED","messages":[{"id":"com.vmware.vapi.endpoint.method.authentication.required","default_message":"Authentication required.","args":[]}]}"#
+        concat!(
+            r#"{"error_type":"UNAUTHENTICATED","messages":[{"id":"#,
+            r#""com.vmware.vapi.endpoint.method.authentication.required","#,
+            r#""default_message":"Authentication required.","args":[]}]}"#
+        )
     );
 
     let rest = h
@@ -263,7 +267,14 @@ async fn unauthenticated_bodies_are_exact_per_generation() {
     assert_eq!(rest.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         rest.json(),
-        json!({"type":"com.vmware.vapi.std.errors.unauthenticated","value":{"messages":[{"args":[],"default_message":"Authentication required.","id":"com.vmware.vapi.endpoint.method.authentication.required"}]}})
+        json!({
+            "type": "com.vmware.vapi.std.errors.unauthenticated",
+            "value": {"messages": [{
+                "args": [],
+                "default_message": "Authentication required.",
+                "id": "com.vmware.vapi.endpoint.method.authentication.required"
+            }]}
+        })
     );
 
     let wrong = h
@@ -629,7 +640,7 @@ async fn finished_jobs_carry_end_times_and_failures_carry_errors() {
     for (id, job) in details.as_object().unwrap() {
         assert!(id.ends_with("-24322831"), "{id}");
         assert!(is_wire_time(&job["start_time"]) && is_wire_time(&job["end_time"]));
-        assert_eq!(job["location_user"].is_string(), true);
+        assert!(job["location_user"].is_string());
         if job["type"] == "SCHEDULED" {
             failed += 1;
             assert_eq!(job["status"], "FAILED");
@@ -643,11 +654,10 @@ async fn finished_jobs_carry_end_times_and_failures_carry_errors() {
             );
             let location = job["location"].as_str().unwrap();
             let stamp = &id[..15];
+            let folder = format!("vCenter/sn_a.example.test/S_8.0.3.00400_{stamp}_");
             assert_eq!(
                 location,
-                format!(
-                    "nfs://nas-01.example.test/export/vcsa/vCenter/sn_a.example.test/S_8.0.3.00400_{stamp}_"
-                )
+                format!("nfs://nas-01.example.test/export/vcsa/{folder}")
             );
             assert!(job.get("user").is_none());
         } else {

@@ -118,7 +118,9 @@ impl ApplianceState {
     fn seed_history(&mut self) {
         let from_ms = self.created_ms - i64::from(self.config.history_days) * DAY_MS;
         self.seen_until_ms = Some(from_ms);
-        self.history.reserve(self.config.history_days as usize + 8);
+        // One scheduled run a day plus the occasional manual one, without regrowing.
+        let days = self.config.history_days as usize;
+        self.history.reserve(days + days / 16 + 8);
         self.start_due_runs(self.created_ms);
         self.settle(self.created_ms);
 
@@ -202,9 +204,10 @@ impl ApplianceState {
         let plan = self.planner.plan(start_ms, kind, &mut self.rng);
         self.extras.insert(start_ms, extras);
         self.running = Some(plan);
-        tracing::debug!(appliance.name = %self.config.name, job.id = %job_id(start_ms, &self.build),
-            "simulated job started");
-        job_id(start_ms, &self.build)
+
+        let id = job_id(start_ms, &self.build);
+        tracing::debug!(appliance.name = %self.config.name, job.id = %id, "simulated job started");
+        id
     }
 
     /// Extras for a job started by the appliance itself or by the simulator's owner.

@@ -422,7 +422,8 @@ impl SimSchedule {
 /// True for a name that is a single safe URL path segment.
 fn is_path_segment(name: &str) -> bool {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-    !name.is_empty() && name.len() <= 64 && name.chars().all(ok_char) && name != "." && name != ".."
+    let dots_only = name.chars().all(|c| c == '.');
+    !name.is_empty() && name.len() <= 64 && name.chars().all(ok_char) && !dots_only
 }
 
 /// The 1-based line a TOML error points at, or `?` when it carries no position.
@@ -544,8 +545,34 @@ fault = "http500_html"
     }
 
     #[test]
+    fn every_fault_has_a_toml_word() {
+        let words = [
+            "http500_html",
+            "http503",
+            "malformed_json",
+            "hang",
+            "unauthorized401_on_next_call",
+            "forbidden403",
+            "truncated_body",
+            "huge_body",
+            "wrong_content_type",
+            "empty_body",
+            "connection_reset",
+        ];
+        for word in words {
+            let text =
+                format!("[[appliances]]\nname = \"a\"\nversion = \"8.0.3\"\nfault = \"{word}\"\n");
+            assert!(
+                parse(&text).unwrap().appliances[0].fault.is_some(),
+                "{word}"
+            );
+        }
+    }
+
+    #[test]
     fn errors_name_file_line_and_key() {
-        let text = "[[appliances]]\nname = \"a\"\nversion = \"8.0.3.00400\"\njob_minutes = \"x\"\n";
+        let text = "[[appliances]]\nname = \"a\"\nversion = \"8.0.3.00400\"\n\
+                    job_minutes = \"x\"\n";
         let message = parse(text).unwrap_err().to_string();
         assert!(message.starts_with("sim.toml:4:"), "{message}");
         assert!(message.contains("job_minutes"), "{message}");

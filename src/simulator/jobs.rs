@@ -164,6 +164,12 @@ mod tests {
     }
 
     #[test]
+    fn finished_jobs_stay_compact() {
+        // Thousands of appliances with years of history are held in memory.
+        assert!(std::mem::size_of::<FinishedJob>() <= 24);
+    }
+
+    #[test]
     fn ids_round_trip() {
         let id = job_id(1_796_090_400_418, "24322735");
         assert_eq!(id, "20261201-020000-24322735");

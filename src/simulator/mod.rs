@@ -64,7 +64,8 @@ impl Simulator {
         let mut names = Vec::with_capacity(config.appliances.len());
         for appliance in config.appliances {
             if appliances.contains_key(&appliance.name) {
-                tracing::warn!(appliance.name = %appliance.name, "duplicate simulated appliance ignored");
+                let name = appliance.name.as_str();
+                tracing::warn!(appliance.name = %name, "duplicate simulated appliance ignored");
                 continue;
             }
             names.push(appliance.name.clone());
@@ -331,7 +332,8 @@ fn no_api_here() -> Response {
     plain_response(
         StatusCode::NOT_FOUND,
         "text/html; charset=utf-8",
-        "<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1></body></html>",
+        "<html><head><title>404 Not Found</title></head>\
+         <body><h1>404 Not Found</h1></body></html>",
     )
 }
 
