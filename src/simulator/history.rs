@@ -102,6 +102,8 @@ impl Planner {
     }
 
     /// When the schedule fires on `day`, if it does.
+    // Known gap: the simulated appliances all keep UTC, so schedules fire at UTC wall-clock
+    // times; an appliance in another zone is not simulated.
     fn scheduled_start(&self, day: i64, schedule: &LiveSchedule) -> Option<i64> {
         if !schedule.enable {
             return None;

@@ -1,5 +1,8 @@
 //! Every operation of both generations, with its exact method and path, in one table.
 //! Paths are relative to the generation root (`/rest/` or `/api/`).
+//!
+//! Known gap: system names and archives at a location, restore and reconciliation are
+//! not simulated; their paths answer 404 like any unknown path.
 
 use axum::http::Method;
 

@@ -37,6 +37,8 @@ pub(crate) struct LiveSchedule {
     pub location_user: Option<String>,
     pub enable: bool,
     pub recurrence: Option<Recurrence>,
+    /// Known gap: kept and shown, but old jobs are not pruned by it; the job history is
+    /// a different thing from the backups kept at the location.
     pub retention: Option<i64>,
     pub fast_backup: Option<bool>,
 }
