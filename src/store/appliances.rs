@@ -107,6 +107,8 @@ pub(super) async fn poll_target(
 }
 
 /// Copies the poll onto the appliance row; a failed poll leaves the last good time alone.
+// Known gap: the newest recorded poll wins, not the newest started one. The poller runs
+// one poll per appliance at a time, so reports do not arrive out of order today.
 pub(super) async fn record_last_poll(
     conn: &mut SqliteConnection,
     appliance_id: i64,
