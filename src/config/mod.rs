@@ -1,1 +1,117 @@
-//! Configuration: a TOML file plus `VBDASH_*` environment overrides.
+//! Configuration: one TOML file plus `VBDASH_*` environment overrides, read once at start
+//! and passed down. Nothing else in vbdash reads the environment.
+//!
+//! Every error names the file, the line and the key, and says what would be valid.
+//! Passwords are only ever given by reference (`password_env`, `password_file`) and are
+//! resolved here into [`Secret`]s.
+
+mod error;
+mod overrides;
+mod raw;
+mod values;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use url::Url;
+
+use crate::secret::Secret;
+
+pub use error::ConfigError;
+pub use values::{parse_duration, parse_zone};
+
+/// The whole configuration, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from, for messages.
+    pub source: PathBuf,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub poll: PollConfig,
+    pub appliances: Vec<ApplianceConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// How often the fleet rows refresh themselves in the browser.
+    pub refresh: Duration,
+    /// Time zone for times shown on pages.
+    pub display_zone: Tz,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// `sqlite://path.db` or a plain path.
+    pub url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PollConfig {
+    /// Time between polls of one appliance when nothing runs.
+    pub interval: Duration,
+    /// Time between polls while a job runs on the appliance.
+    pub running_interval: Duration,
+    /// Limit for one request to an appliance.
+    pub timeout: Duration,
+    /// Appliances polled at the same time, fleet-wide.
+    pub concurrency: usize,
+    /// Longest wait between polls of an appliance that keeps failing.
+    pub max_backoff: Duration,
+}
+
+/// How the certificate of an appliance is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSetting {
+    /// Against the system's trusted roots.
+    Verify,
+    /// Against this CA bundle (PEM), for appliances signed by their own VMCA.
+    CaFile(PathBuf),
+    /// Not at all; only when written out as `insecure = true`.
+    Insecure,
+}
+
+/// One appliance to poll.
+#[derive(Debug, Clone)]
+pub struct ApplianceConfig {
+    /// Stable key: used in URLs and the database.
+    pub name: String,
+    pub url: Url,
+    pub username: String,
+    pub password: Secret,
+    pub tls: TlsSetting,
+    /// Zone the appliance's schedule runs in.
+    pub time_zone: Tz,
+    /// How late a scheduled run may start before it counts as missed.
+    pub grace: Duration,
+    pub tags: Vec<String>,
+}
+
+impl Config {
+    /// Reads and validates `path`, then applies the `VBDASH_*` variables of `env`.
+    pub fn load(path: &Path, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_toml(&text, path, env)
+    }
+
+    /// Validates TOML text as if read from `path` (used for messages and relative paths).
+    pub fn from_toml(
+        text: &str,
+        path: &Path,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let mut raw = raw::parse(text, path)?;
+        overrides::apply(&mut raw, env)?;
+        raw::validate(raw, text, path, env)
+    }
+
+    /// Reads the process environment: the one place vbdash does so.
+    pub fn process_env() -> Vec<(String, String)> {
+        std::env::vars().collect()
+    }
+}

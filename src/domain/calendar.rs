@@ -89,8 +89,14 @@ mod tests {
         let r = rec(&[], 2, 0);
         let before = utc("2026-12-04T01:59:00Z");
         let after = utc("2026-12-04T02:00:00Z");
-        assert_eq!(last_due(r, Tz::UTC, before), Some(utc("2026-12-03T02:00:00Z")));
-        assert_eq!(last_due(r, Tz::UTC, after), Some(utc("2026-12-04T02:00:00Z")));
+        assert_eq!(
+            last_due(r, Tz::UTC, before),
+            Some(utc("2026-12-03T02:00:00Z"))
+        );
+        assert_eq!(
+            last_due(r, Tz::UTC, after),
+            Some(utc("2026-12-04T02:00:00Z"))
+        );
     }
 
     #[test]

@@ -90,7 +90,10 @@ impl JobState {
 
     /// True once the job can no longer change: succeeded, failed or canceled.
     pub fn is_finished(&self) -> bool {
-        matches!(self, JobState::Succeeded | JobState::Failed | JobState::Canceled)
+        matches!(
+            self,
+            JobState::Succeeded | JobState::Failed | JobState::Canceled
+        )
     }
 }
 

@@ -164,9 +164,18 @@ mod tests {
     #[test]
     fn hosts_come_out_of_every_location_shape() {
         let cases = [
-            ("nfs://192.0.2.10:/nfs/example/vcenterbackup/", Some("192.0.2.10")),
-            ("sftp://backup-01.example.test:22/srv/vcsa", Some("backup-01.example.test")),
-            ("smb://user@files.example.test/share", Some("files.example.test")),
+            (
+                "nfs://192.0.2.10:/nfs/example/vcenterbackup/",
+                Some("192.0.2.10"),
+            ),
+            (
+                "sftp://backup-01.example.test:22/srv/vcsa",
+                Some("backup-01.example.test"),
+            ),
+            (
+                "smb://user@files.example.test/share",
+                Some("files.example.test"),
+            ),
             ("ftp://[2001:db8::1]:21/x", Some("2001:db8::1")),
             ("/local/path", None),
         ];

@@ -151,7 +151,10 @@ pub fn derive(input: &StatusInput<'_>, now: DateTime<Utc>) -> Verdict {
         None => return verdict(Status::NotPolled, "waiting for the first poll".into()),
         Some(poll) if !poll.outcome.is_ok() => {
             let cause = poll.message.as_deref().unwrap_or(poll.outcome.label());
-            return verdict(Status::Unreachable, format!("{}: {cause}", poll.outcome.label()));
+            return verdict(
+                Status::Unreachable,
+                format!("{}: {cause}", poll.outcome.label()),
+            );
         }
         Some(_) => {}
     }
@@ -159,7 +162,10 @@ pub fn derive(input: &StatusInput<'_>, now: DateTime<Utc>) -> Verdict {
     if let Some(job) = input.last_finished
         && job.state == JobState::Failed
     {
-        let why = job.messages.first().map_or("no message given", String::as_str);
+        let why = job
+            .messages
+            .first()
+            .map_or("no message given", String::as_str);
         return verdict(Status::Failed, format!("last backup failed: {why}"));
     }
 
@@ -168,8 +174,14 @@ pub fn derive(input: &StatusInput<'_>, now: DateTime<Utc>) -> Verdict {
     }
 
     if let Some(job) = input.running {
-        let progress = job.progress.map(|p| format!(" at {p}%")).unwrap_or_default();
-        return verdict(Status::Running, format!("backup {} running{progress}", job.id));
+        let progress = job
+            .progress
+            .map(|p| format!(" at {p}%"))
+            .unwrap_or_default();
+        return verdict(
+            Status::Running,
+            format!("backup {} running{progress}", job.id),
+        );
     }
 
     match input.schedule {
@@ -183,16 +195,25 @@ pub fn derive(input: &StatusInput<'_>, now: DateTime<Utc>) -> Verdict {
 fn missed_or_late(input: &StatusInput<'_>, now: DateTime<Utc>) -> Option<Verdict> {
     let schedule = input.schedule.filter(|s| s.enabled)?;
     let (hour, minute) = schedule.time?;
-    let rec = Recurrence { days: &schedule.days, hour, minute };
+    let rec = Recurrence {
+        days: &schedule.days,
+        hour,
+        minute,
+    };
     let due = calendar::last_due(rec, input.time_zone, now)?;
 
     // A schedule changed after its due time was not yet in force then.
-    if input.schedule_changed_at.is_some_and(|changed| changed > due) {
+    if input
+        .schedule_changed_at
+        .is_some_and(|changed| changed > due)
+    {
         return None;
     }
 
     let slack = Duration::minutes(CLOCK_SLACK_MINUTES);
-    let started = input.last_scheduled_start.is_some_and(|start| start >= due - slack)
+    let started = input
+        .last_scheduled_start
+        .is_some_and(|start| start >= due - slack)
         || input
             .running
             .and_then(|job| job.start_time.filter(|_| job.job_type != JobType::Manual))
@@ -201,7 +222,9 @@ fn missed_or_late(input: &StatusInput<'_>, now: DateTime<Utc>) -> Option<Verdict
         return None;
     }
 
-    let local = due.with_timezone(&input.time_zone).format("%a %d %b %H:%M %Z");
+    let local = due
+        .with_timezone(&input.time_zone)
+        .format("%a %d %b %H:%M %Z");
     if now < due + input.grace {
         Some(Verdict {
             status: Status::Late,
@@ -296,7 +319,10 @@ mod tests {
         let mut i = input(&poll, Some(&sched));
         i.last_scheduled_start = Some(utc("2026-12-03T02:00:03Z"));
         assert_eq!(derive(&i, utc("2026-12-04T03:00:00Z")).status, Status::Late);
-        assert_eq!(derive(&i, utc("2026-12-04T04:30:00Z")).status, Status::Missed);
+        assert_eq!(
+            derive(&i, utc("2026-12-04T04:30:00Z")).status,
+            Status::Missed
+        );
     }
 
     #[test]
@@ -307,7 +333,10 @@ mod tests {
         i.schedule_changed_at = Some(utc("2026-12-04T09:00:00Z"));
         assert_eq!(derive(&i, utc("2026-12-04T12:00:00Z")).status, Status::Good);
         // The next due time after the change does count.
-        assert_eq!(derive(&i, utc("2026-12-05T05:00:00Z")).status, Status::Missed);
+        assert_eq!(
+            derive(&i, utc("2026-12-05T05:00:00Z")).status,
+            Status::Missed
+        );
     }
 
     #[test]
@@ -317,7 +346,10 @@ mod tests {
         let failed = job(JobState::Failed, "2026-12-01T02:00:00Z");
         let mut i = input(&poll, Some(&sched));
         i.last_finished = Some(&failed);
-        assert_eq!(derive(&i, utc("2026-12-04T12:00:00Z")).status, Status::Failed);
+        assert_eq!(
+            derive(&i, utc("2026-12-04T12:00:00Z")).status,
+            Status::Failed
+        );
     }
 
     #[test]
@@ -327,7 +359,10 @@ mod tests {
         let running = job(JobState::Running, "2026-12-04T02:00:01Z");
         let mut i = input(&poll, Some(&sched));
         i.running = Some(&running);
-        assert_eq!(derive(&i, utc("2026-12-04T02:30:00Z")).status, Status::Running);
+        assert_eq!(
+            derive(&i, utc("2026-12-04T02:30:00Z")).status,
+            Status::Running
+        );
     }
 
     #[test]
@@ -336,7 +371,10 @@ mod tests {
         let mut sched = daily_at_two();
         sched.enabled = false;
         let now = utc("2026-12-04T12:00:00Z");
-        assert_eq!(derive(&input(&poll, Some(&sched)), now).status, Status::Disabled);
+        assert_eq!(
+            derive(&input(&poll, Some(&sched)), now).status,
+            Status::Disabled
+        );
         assert_eq!(derive(&input(&poll, None), now).status, Status::Unscheduled);
     }
 

@@ -1,0 +1,389 @@
+//! The configuration as written, with the position of each value kept for messages, and
+//! its validation into [`Config`](super::Config).
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use super::error::{ConfigError, line_of};
+use super::values::{check_name, parse_duration, parse_zone};
+use super::{ApplianceConfig, Config, DatabaseConfig, PollConfig, ServerConfig, TlsSetting};
+use crate::secret::Secret;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub database: RawDatabase,
+    #[serde(default)]
+    pub poll: RawPoll,
+    #[serde(default, rename = "appliance")]
+    pub appliances: Vec<RawAppliance>,
+}
+
+/// A value as written, with where it was written (`None` when it came from elsewhere,
+/// such as a default or an environment variable).
+pub(super) type At<T> = Option<Spanned<T>>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    pub listen: At<String>,
+    pub refresh: At<String>,
+    pub display_zone: At<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDatabase {
+    pub url: At<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPoll {
+    pub interval: At<String>,
+    pub running_interval: At<String>,
+    pub timeout: At<String>,
+    pub concurrency: At<i64>,
+    pub max_backoff: At<String>,
+    pub grace: At<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAppliance {
+    pub name: Spanned<String>,
+    pub url: Spanned<String>,
+    pub username: Spanned<String>,
+    pub password_env: At<String>,
+    pub password_file: At<String>,
+    pub tls: At<String>,
+    pub ca_file: At<String>,
+    pub insecure: At<bool>,
+    pub time_zone: At<String>,
+    pub grace: At<String>,
+    #[serde(default)]
+    pub tags: Vec<Spanned<String>>,
+}
+
+/// Parses the TOML text; a syntax or shape error names the line and the key path.
+pub(super) fn parse(text: &str, path: &Path) -> Result<RawConfig, ConfigError> {
+    let deserializer =
+        toml::de::Deserializer::parse(text).map_err(|e| at_error(e, "", text, path))?;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        at_error(e.into_inner(), &key, text, path)
+    })
+}
+
+fn at_error(error: toml::de::Error, key: &str, text: &str, path: &Path) -> ConfigError {
+    let message = error.message().trim().to_owned();
+    let key = if key.is_empty() || key == "." {
+        "(document)".to_owned()
+    } else {
+        key.to_owned()
+    };
+    match error.span() {
+        Some(span) => ConfigError::At {
+            file: path.to_path_buf(),
+            line: line_of(text, span.start),
+            key,
+            message,
+        },
+        None => ConfigError::Key {
+            file: path.to_path_buf(),
+            key,
+            message,
+        },
+    }
+}
+
+/// Builds errors for one file; keeps `validate` readable.
+struct Blame<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Blame<'_> {
+    fn at(&self, span: Option<Range<usize>>, key: &str, message: String) -> ConfigError {
+        // Values from the environment carry an empty span: name the variable instead.
+        let span = span.filter(|s| !s.is_empty());
+        if let (None, Some(variable)) = (&span, super::overrides::variable_for(key)) {
+            return ConfigError::Env {
+                variable: variable.to_owned(),
+                key: key.to_owned(),
+                message,
+            };
+        }
+        match span {
+            Some(span) => ConfigError::At {
+                file: self.path.to_path_buf(),
+                line: line_of(self.text, span.start),
+                key: key.to_owned(),
+                message,
+            },
+            None => ConfigError::Key {
+                file: self.path.to_path_buf(),
+                key: key.to_owned(),
+                message,
+            },
+        }
+    }
+
+    /// Parses an optional spanned value, falling back to `default` when it is absent.
+    fn value<T, R>(
+        &self,
+        raw: &At<R>,
+        key: &str,
+        default: T,
+        parse: impl Fn(&R) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        match raw {
+            None => Ok(default),
+            Some(v) => parse(v.get_ref()).map_err(|m| self.at(Some(v.span()), key, m)),
+        }
+    }
+
+    /// A path written in the file is taken relative to the file's folder.
+    fn relative_path(&self, written: &str) -> PathBuf {
+        let written = Path::new(written);
+        if written.is_absolute() {
+            return written.to_path_buf();
+        }
+        self.path.parent().unwrap_or(Path::new(".")).join(written)
+    }
+}
+
+/// Turns the raw configuration into a checked [`Config`].
+pub(super) fn validate(
+    raw: RawConfig,
+    text: &str,
+    path: &Path,
+    env: &[(String, String)],
+) -> Result<Config, ConfigError> {
+    let blame = Blame { text, path };
+    let listen_default = "127.0.0.1:8080".parse().expect("a literal socket address");
+
+    let server = ServerConfig {
+        listen: blame.value(&raw.server.listen, "server.listen", listen_default, |s| {
+            s.parse().map_err(|_| {
+                format!("`{s}` is not an address to listen on; write it like \"127.0.0.1:8080\"")
+            })
+        })?,
+        refresh: blame.value(&raw.server.refresh, "server.refresh", secs(5), |s| {
+            parse_duration(s)
+        })?,
+        display_zone: blame.value(
+            &raw.server.display_zone,
+            "server.display_zone",
+            chrono_tz::UTC,
+            |s| parse_zone(s),
+        )?,
+    };
+
+    let database = DatabaseConfig {
+        url: blame.value(
+            &raw.database.url,
+            "database.url",
+            "sqlite://vbdash.db".into(),
+            |s| check_database_url(s),
+        )?,
+    };
+
+    let poll = validate_poll(&raw.poll, &blame)?;
+    let default_grace = blame.value(&raw.poll.grace, "poll.grace", secs(2 * 3600), |s| {
+        parse_duration(s)
+    })?;
+
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut appliances = Vec::with_capacity(raw.appliances.len());
+    for (index, a) in raw.appliances.iter().enumerate() {
+        let line = line_of(text, a.name.span().start);
+        if let Some(first) = seen.insert(a.name.get_ref().clone(), line) {
+            let message = format!(
+                "appliance name `{}` is used twice (first on line {first}); names must be unique",
+                a.name.get_ref()
+            );
+            return Err(blame.at(
+                Some(a.name.span()),
+                &format!("appliance[{index}].name"),
+                message,
+            ));
+        }
+        appliances.push(validate_appliance(a, index, default_grace, &blame, env)?);
+    }
+
+    Ok(Config {
+        source: path.to_path_buf(),
+        server,
+        database,
+        poll,
+        appliances,
+    })
+}
+
+fn validate_poll(raw: &RawPoll, blame: &Blame<'_>) -> Result<PollConfig, ConfigError> {
+    let concurrency = blame.value(&raw.concurrency, "poll.concurrency", 32, |n| {
+        usize::try_from(*n)
+            .ok()
+            .filter(|n| (1..=4096).contains(n))
+            .ok_or_else(|| format!("{n} is out of range; use a number from 1 to 4096"))
+    })?;
+    Ok(PollConfig {
+        interval: blame.value(&raw.interval, "poll.interval", secs(300), |s| {
+            parse_duration(s)
+        })?,
+        running_interval: blame.value(
+            &raw.running_interval,
+            "poll.running_interval",
+            secs(30),
+            |s| parse_duration(s),
+        )?,
+        timeout: blame.value(&raw.timeout, "poll.timeout", secs(20), |s| {
+            parse_duration(s)
+        })?,
+        concurrency,
+        max_backoff: blame.value(&raw.max_backoff, "poll.max_backoff", secs(1800), |s| {
+            parse_duration(s)
+        })?,
+    })
+}
+
+fn validate_appliance(
+    a: &RawAppliance,
+    index: usize,
+    default_grace: std::time::Duration,
+    blame: &Blame<'_>,
+    env: &[(String, String)],
+) -> Result<ApplianceConfig, ConfigError> {
+    let key = |field: &str| format!("appliance[{index}].{field}");
+    let name = a.name.get_ref();
+    check_name(name).map_err(|m| blame.at(Some(a.name.span()), &key("name"), m))?;
+
+    let url = Url::parse(a.url.get_ref())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+        .ok_or_else(|| {
+            let m = format!(
+                "`{}` is not an appliance address; write it like \"https://vcsa-01.example.test\"",
+                a.url.get_ref()
+            );
+            blame.at(Some(a.url.span()), &key("url"), m)
+        })?;
+
+    if a.username.get_ref().trim().is_empty() {
+        let m = "the user name is empty".to_owned();
+        return Err(blame.at(Some(a.username.span()), &key("username"), m));
+    }
+
+    Ok(ApplianceConfig {
+        name: name.clone(),
+        url,
+        username: a.username.get_ref().clone(),
+        password: resolve_password(a, blame, env, &key)?,
+        tls: resolve_tls(a, blame, &key)?,
+        time_zone: blame.value(&a.time_zone, &key("time_zone"), chrono_tz::UTC, |s| {
+            parse_zone(s)
+        })?,
+        grace: blame.value(&a.grace, &key("grace"), default_grace, |s| {
+            parse_duration(s)
+        })?,
+        tags: a.tags.iter().map(|t| t.get_ref().clone()).collect(),
+    })
+}
+
+fn resolve_password(
+    a: &RawAppliance,
+    blame: &Blame<'_>,
+    env: &[(String, String)],
+    key: &dyn Fn(&str) -> String,
+) -> Result<Secret, ConfigError> {
+    match (&a.password_env, &a.password_file) {
+        (Some(var), None) => {
+            let name = var.get_ref();
+            env.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| Secret::new(v.clone()))
+                .ok_or_else(|| {
+                    let m = format!("the environment variable `{name}` is not set");
+                    blame.at(Some(var.span()), &key("password_env"), m)
+                })
+        }
+        (None, Some(file)) => {
+            let path = blame.relative_path(file.get_ref());
+            std::fs::read_to_string(&path)
+                .map(|s| Secret::new(s.trim_end_matches(['\n', '\r'])))
+                .map_err(|e| {
+                    let m = format!("cannot read the password file {}: {e}", path.display());
+                    blame.at(Some(file.span()), &key("password_file"), m)
+                })
+        }
+        (Some(var), Some(_)) => {
+            let m = "give either password_env or password_file, not both".to_owned();
+            Err(blame.at(Some(var.span()), &key("password_env"), m))
+        }
+        (None, None) => {
+            let m = "no password: add password_env = \"VARIABLE\" or password_file = \"path\" \
+                     (passwords are never written in this file)"
+                .to_owned();
+            Err(blame.at(Some(a.name.span()), &key("password_env"), m))
+        }
+    }
+}
+
+fn resolve_tls(
+    a: &RawAppliance,
+    blame: &Blame<'_>,
+    key: &dyn Fn(&str) -> String,
+) -> Result<TlsSetting, ConfigError> {
+    if let Some(tls) = &a.tls
+        && tls.get_ref() != "verify"
+    {
+        let m = format!(
+            "`{}` is not a TLS mode; write tls = \"verify\", or ca_file = \"path\", or \
+             insecure = true",
+            tls.get_ref()
+        );
+        return Err(blame.at(Some(tls.span()), &key("tls"), m));
+    }
+
+    let insecure = a.insecure.as_ref().is_some_and(|v| *v.get_ref());
+    match (&a.ca_file, insecure) {
+        (Some(file), true) => {
+            let m = "ca_file and insecure = true contradict each other; keep one".to_owned();
+            Err(blame.at(Some(file.span()), &key("ca_file"), m))
+        }
+        (Some(file), false) => {
+            let path = blame.relative_path(file.get_ref());
+            if !path.is_file() {
+                let m = format!("the CA file {} does not exist", path.display());
+                return Err(blame.at(Some(file.span()), &key("ca_file"), m));
+            }
+            Ok(TlsSetting::CaFile(path))
+        }
+        (None, true) => Ok(TlsSetting::Insecure),
+        (None, false) => Ok(TlsSetting::Verify),
+    }
+}
+
+fn check_database_url(url: &str) -> Result<String, String> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.trim().is_empty() {
+        return Err("the database path is empty; write it like \"sqlite://vbdash.db\"".into());
+    }
+    Ok(url.to_owned())
+}
+
+fn secs(n: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(n)
+}

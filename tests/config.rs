@@ -1,0 +1,173 @@
+//! Configuration: valid files load, and every mistake names the file, the line and the key.
+
+use std::path::Path;
+use std::time::Duration;
+
+use vbdash::config::{Config, ConfigError, TlsSetting};
+
+const GOOD: &str = r#"
+[server]
+listen = "127.0.0.1:9090"
+
+[database]
+url = "sqlite://fleet.db"
+
+[poll]
+interval = "2m"
+timeout = "10s"
+concurrency = 8
+
+[[appliance]]
+name = "vcsa-ams-01"
+url = "https://vcsa-ams-01.example.test"
+username = "backup-reader@vsphere.local"
+password_env = "VCSA_AMS_01_PASSWORD"
+tls = "verify"
+time_zone = "Europe/Amsterdam"
+tags = ["prod", "amsterdam"]
+
+[[appliance]]
+name = "vcsa-lab-01"
+url = "https://vcsa-lab-01.example.test"
+username = "root"
+password_env = "LAB_PASSWORD"
+insecure = true
+"#;
+
+fn env() -> Vec<(String, String)> {
+    vec![
+        ("VCSA_AMS_01_PASSWORD".into(), "s3cret-ams".into()),
+        ("LAB_PASSWORD".into(), "s3cret-lab".into()),
+    ]
+}
+
+fn load(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(text, Path::new("vbdash.toml"), &env())
+}
+
+fn error_text(text: &str) -> String {
+    load(text).expect_err("the configuration should be refused").to_string()
+}
+
+#[test]
+fn a_good_file_loads_with_defaults_filled_in() {
+    let config = load(GOOD).unwrap();
+
+    assert_eq!(config.server.listen.to_string(), "127.0.0.1:9090");
+    assert_eq!(config.poll.interval, Duration::from_secs(120));
+    assert_eq!(config.poll.running_interval, Duration::from_secs(30));
+    assert_eq!(config.poll.concurrency, 8);
+    assert_eq!(config.appliances.len(), 2);
+
+    let ams = &config.appliances[0];
+    assert_eq!(ams.password.expose(), "s3cret-ams");
+    assert_eq!(ams.tls, TlsSetting::Verify);
+    assert_eq!(ams.time_zone, chrono_tz::Europe::Amsterdam);
+    assert_eq!(ams.tags, vec!["prod", "amsterdam"]);
+    assert_eq!(config.appliances[1].tls, TlsSetting::Insecure);
+    assert_eq!(config.appliances[1].time_zone, chrono_tz::UTC);
+}
+
+#[test]
+fn secrets_do_not_show_in_debug_output() {
+    let config = load(GOOD).unwrap();
+    let dump = format!("{config:?}");
+    assert!(!dump.contains("s3cret"), "{dump}");
+}
+
+#[test]
+fn a_bad_duration_names_line_and_key() {
+    let text = GOOD.replace("interval = \"2m\"", "interval = \"soon\"");
+    let msg = error_text(&text);
+    assert!(msg.starts_with("vbdash.toml, line 9, key `poll.interval`"), "{msg}");
+    assert!(msg.contains("\"5m\""), "{msg}");
+}
+
+#[test]
+fn an_unknown_key_names_line_and_key() {
+    let text = GOOD.replace("username = \"root\"", "user_name = \"root\"");
+    let msg = error_text(&text);
+    assert!(msg.contains("line 25"), "{msg}");
+    assert!(msg.contains("appliance[1]"), "{msg}");
+    assert!(msg.contains("user_name"), "{msg}");
+}
+
+#[test]
+fn a_wrong_type_names_line_and_key() {
+    let text = GOOD.replace("concurrency = 8", "concurrency = \"eight\"");
+    let msg = error_text(&text);
+    assert!(msg.contains("line 11"), "{msg}");
+    assert!(msg.contains("poll.concurrency"), "{msg}");
+}
+
+#[test]
+fn a_syntax_error_names_its_line() {
+    let text = GOOD.replace("[poll]", "[poll");
+    let msg = error_text(&text);
+    assert!(msg.contains("line 8"), "{msg}");
+}
+
+#[test]
+fn a_missing_password_variable_is_named() {
+    let text = GOOD.replace("LAB_PASSWORD", "NOT_SET_ANYWHERE");
+    let msg = error_text(&text);
+    assert!(msg.contains("appliance[1].password_env"), "{msg}");
+    assert!(msg.contains("NOT_SET_ANYWHERE"), "{msg}");
+    assert!(msg.contains("line 26"), "{msg}");
+}
+
+#[test]
+fn an_inline_password_is_refused() {
+    let text = GOOD.replace("password_env = \"LAB_PASSWORD\"", "password = \"x\"");
+    let msg = error_text(&text);
+    assert!(msg.contains("unknown field `password`"), "{msg}");
+}
+
+#[test]
+fn duplicate_names_point_at_both_lines() {
+    let text = GOOD.replace("vcsa-lab-01\"\nurl", "vcsa-ams-01\"\nurl");
+    let msg = error_text(&text);
+    assert!(msg.contains("line 23"), "{msg}");
+    assert!(msg.contains("first on line 14"), "{msg}");
+}
+
+#[test]
+fn contradicting_tls_settings_are_refused() {
+    let text = GOOD.replace("insecure = true", "insecure = true\nca_file = \"ca.pem\"");
+    let msg = error_text(&text);
+    assert!(msg.contains("contradict"), "{msg}");
+    let text = GOOD.replace("tls = \"verify\"", "tls = \"none\"");
+    assert!(error_text(&text).contains("insecure = true"));
+}
+
+#[test]
+fn a_bad_url_and_a_bad_zone_are_explained() {
+    let text = GOOD.replace("https://vcsa-lab-01.example.test", "vcsa-lab-01");
+    assert!(error_text(&text).contains("appliance[1].url"));
+    let text = GOOD.replace("Europe/Amsterdam", "Mars/Olympus");
+    assert!(error_text(&text).contains("IANA"));
+}
+
+#[test]
+fn environment_overrides_win_and_bad_ones_name_the_variable() {
+    let mut env = env();
+    env.push(("VBDASH_POLL_INTERVAL".into(), "45s".into()));
+    let config = Config::from_toml(GOOD, Path::new("vbdash.toml"), &env).unwrap();
+    assert_eq!(config.poll.interval, Duration::from_secs(45));
+
+    env.push(("VBDASH_SERVER_LISTEN".into(), "everywhere".into()));
+    let msg = Config::from_toml(GOOD, Path::new("vbdash.toml"), &env)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("VBDASH_SERVER_LISTEN"), "{msg}");
+    assert!(msg.contains("server.listen"), "{msg}");
+}
+
+#[test]
+fn a_password_file_is_read_relative_to_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("lab.pw"), "from-file\n").unwrap();
+    let text = GOOD.replace("password_env = \"LAB_PASSWORD\"", "password_file = \"lab.pw\"");
+    let config = Config::from_toml(&text, &dir.path().join("vbdash.toml"), &env()).unwrap();
+    assert_eq!(config.appliances[1].password.expose(), "from-file");
+}
