@@ -109,6 +109,9 @@ pub struct FleetRow {
     pub href: String,
     pub status: Badge,
     pub reason: String,
+    /// True when the reason says more than the badge does, so it earns its own line;
+    /// otherwise it is only a tooltip.
+    pub reason_line: bool,
     /// For unreachable appliances: "data from 3 h ago" (or "no data yet").
     pub stale_note: Option<String>,
     pub last_good: Option<Moment>,
@@ -163,6 +166,10 @@ impl FleetRow {
             href: common::appliance_href(&o.name),
             status: Badge::status(verdict.status),
             reason: verdict.reason.clone(),
+            reason_line: !matches!(
+                verdict.status,
+                Status::Good | Status::Disabled | Status::Unscheduled
+            ),
             stale_note,
             last_good: o
                 .last_good_job
