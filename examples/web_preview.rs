@@ -331,7 +331,9 @@ fn reports(s: &Sample, now: DateTime<Utc>) -> Vec<PollReport> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter("info").init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
 
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("preview.db");

@@ -186,11 +186,17 @@ impl FleetRow {
     }
 }
 
+/// Most rows sent at once. Rows come worst first, so the cut drops the healthiest
+/// appliances; a note under the last row says how many are left out and how to see them.
+pub const MAX_ROWS: usize = 500;
+
 /// The rows `<tbody>` alone, swapped in by htmx; it also refreshes the counts on top.
 #[derive(Debug, Template, WebTemplate)]
 #[template(path = "fleet/_rows.html")]
 pub struct FleetRowsFragment {
     pub rows: Vec<FleetRow>,
+    /// Matching rows left out beyond [`MAX_ROWS`].
+    pub rows_left_out: usize,
     pub counts: Counts,
     /// Set when the fragment is sent alone, so the counts travel out of band.
     pub counts_out_of_band: bool,
@@ -216,6 +222,7 @@ pub struct TagOption {
 #[template(path = "fleet/index.html")]
 pub struct FleetPage {
     pub rows: Vec<FleetRow>,
+    pub rows_left_out: usize,
     pub counts: Counts,
     pub counts_out_of_band: bool,
     pub statuses: Vec<StatusOption>,
@@ -241,14 +248,19 @@ pub fn rows_fragment(
     judged.sort_by(|(a, va), (b, vb)| va.status.cmp(&vb.status).then(a.name.cmp(&b.name)));
 
     let counts = count(&judged, filter);
-    let rows = judged
+    let matching: Vec<_> = judged
         .iter()
         .filter(|(_, v)| filter.status.is_none_or(|wanted| v.status == wanted))
+        .collect();
+    let rows = matching
+        .iter()
+        .take(MAX_ROWS)
         .map(|(o, v)| FleetRow::new(o, v, now, zone))
         .collect();
 
     FleetRowsFragment {
         rows,
+        rows_left_out: matching.len().saturating_sub(MAX_ROWS),
         counts,
         counts_out_of_band: true,
     }
@@ -319,6 +331,7 @@ pub fn page(
 
     FleetPage {
         rows: fragment.rows,
+        rows_left_out: fragment.rows_left_out,
         counts: fragment.counts,
         counts_out_of_band: false,
         statuses,
@@ -455,6 +468,17 @@ mod tests {
 
         let f = FleetFilter::from_query(Some("no-such-word"), None, None);
         assert_eq!(f.status, None);
+    }
+
+    #[test]
+    fn rows_beyond_the_cap_are_counted_not_sent() {
+        let fleet: Vec<_> = (0..MAX_ROWS + 3)
+            .map(|i| appliance(&format!("vc-{i:04}"), &[]))
+            .collect();
+        let frag = rows_fragment(&fleet, &FleetFilter::default(), now(), Tz::UTC);
+        assert_eq!(frag.rows.len(), MAX_ROWS);
+        assert_eq!(frag.rows_left_out, 3);
+        assert!(frag.render().unwrap().contains("3 more appliances"));
     }
 
     #[test]
