@@ -46,7 +46,9 @@ fn load(text: &str) -> Result<Config, ConfigError> {
 }
 
 fn error_text(text: &str) -> String {
-    load(text).expect_err("the configuration should be refused").to_string()
+    load(text)
+        .expect_err("the configuration should be refused")
+        .to_string()
 }
 
 #[test]
@@ -79,7 +81,10 @@ fn secrets_do_not_show_in_debug_output() {
 fn a_bad_duration_names_line_and_key() {
     let text = GOOD.replace("interval = \"2m\"", "interval = \"soon\"");
     let msg = error_text(&text);
-    assert!(msg.starts_with("vbdash.toml, line 9, key `poll.interval`"), "{msg}");
+    assert!(
+        msg.starts_with("vbdash.toml, line 9, key `poll.interval`"),
+        "{msg}"
+    );
     assert!(msg.contains("\"5m\""), "{msg}");
 }
 
@@ -167,7 +172,10 @@ fn environment_overrides_win_and_bad_ones_name_the_variable() {
 fn a_password_file_is_read_relative_to_the_config() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("lab.pw"), "from-file\n").unwrap();
-    let text = GOOD.replace("password_env = \"LAB_PASSWORD\"", "password_file = \"lab.pw\"");
+    let text = GOOD.replace(
+        "password_env = \"LAB_PASSWORD\"",
+        "password_file = \"lab.pw\"",
+    );
     let config = Config::from_toml(&text, &dir.path().join("vbdash.toml"), &env()).unwrap();
     assert_eq!(config.appliances[1].password.expose(), "from-file");
 }
