@@ -13,17 +13,27 @@ use crate::domain::{ApplianceOverview, Job, PollRecord, Schedule, describe_days}
 /// The schedule with every detail spelled out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleView {
+    /// Schedule id on the appliance, usually `default`.
     pub id: String,
+    /// The schedule in words: "daily 02:00 UTC, keep 7".
     pub words: String,
+    /// False when the schedule exists but is switched off.
     pub enabled: bool,
+    /// Days in words: "daily", "weekdays", "Mon, Wed, Fri".
     pub days: String,
     /// "02:00", or "no recurrence" when the appliance sent none.
     pub time: String,
+    /// The appliance's time zone, in which the time applies.
     pub zone: String,
+    /// Retention in words: "keep the newest 7" or "keep all".
     pub retention: String,
+    /// Parts backed up besides the core configuration, comma separated.
     pub parts: String,
+    /// Backup location URL as the appliance sent it.
     pub location: String,
+    /// Host of the location, when the URL has one.
     pub location_host: Option<String>,
+    /// Account used at the location, when the appliance sent one.
     pub location_user: Option<String>,
 }
 
@@ -58,10 +68,15 @@ impl ScheduleView {
 /// One poll as a table row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollRow {
+    /// When the poll started.
     pub at: Moment,
+    /// How long it took: "180 ms", "20.0 s".
     pub duration: String,
+    /// Outcome label: "ok", "timed out", "login refused".
     pub outcome: String,
+    /// True for a successful poll.
     pub ok: bool,
+    /// The failure in words; empty for a successful poll.
     pub message: String,
 }
 
@@ -89,11 +104,15 @@ fn poll_duration(ms: i64) -> String {
 /// How the poller is getting on with this appliance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollHealth {
+    /// The newest poll, whatever its outcome.
     pub last_poll: Option<PollRow>,
+    /// When the newest successful poll started.
     pub last_ok: Option<Moment>,
     /// The newest failed poll among the recent ones, in words: "timed out: no answer".
     pub last_error: Option<String>,
+    /// When that failed poll started.
     pub last_error_at: Option<Moment>,
+    /// The newest polls, newest first.
     pub recent: Vec<PollRow>,
 }
 
@@ -125,8 +144,11 @@ fn failure_words(p: &PollRecord) -> String {
 /// A schedule as it was at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleChangeRow {
+    /// When vbdash saw this schedule.
     pub observed: Moment,
+    /// The schedule in words, or "no schedule".
     pub words: String,
+    /// False when the schedule was switched off.
     pub enabled: bool,
 }
 
@@ -154,12 +176,17 @@ impl ScheduleChangeRow {
 pub struct Pager {
     /// 1-based page number.
     pub page: u32,
+    /// Number of pages, at least 1.
     pub pages: u32,
+    /// Jobs on all pages.
     pub total: u64,
     /// 1-based position of the first and last job shown.
     pub first: u64,
+    /// 1-based position of the last job shown.
     pub last: u64,
+    /// Link to the newer page, if any.
     pub prev_href: Option<String>,
+    /// Link to the older page, if any.
     pub next_href: Option<String>,
 }
 
@@ -189,14 +216,18 @@ impl Pager {
 #[derive(Debug, Template, WebTemplate)]
 #[template(path = "appliances/_jobs.html")]
 pub struct JobsFragment {
+    /// Jobs of this page, newest first.
     pub jobs: Vec<JobLine>,
+    /// Where this page sits among all pages.
     pub pager: Pager,
 }
 
 /// One stored job with when it was seen, as handed to the appliance views.
 #[derive(Debug, Clone, Copy)]
 pub struct SeenJob<'a> {
+    /// The job as last seen.
     pub job: &'a Job,
+    /// When it was first and last listed.
     pub seen: Sighting,
 }
 
@@ -219,33 +250,56 @@ pub fn jobs_fragment(
 #[derive(Debug, Template, WebTemplate)]
 #[template(path = "appliances/show.html")]
 pub struct AppliancePage {
+    /// Configured name, the appliance's key.
     pub name: String,
+    /// Link to this page.
     pub href: String,
+    /// Address vbdash polls.
     pub url: String,
+    /// Status badge.
     pub status: Badge,
+    /// Why the appliance has its status.
     pub reason: String,
+    /// Configured tags.
     pub tags: Vec<String>,
+    /// Dotted version, once a poll read it.
     pub version: Option<String>,
+    /// Build number, once a poll read it.
     pub build: Option<String>,
+    /// API generation the appliance speaks: "rest" or "api".
     pub generation: Option<&'static str>,
+    /// The appliance's time zone.
     pub time_zone: String,
+    /// Grace period before a late run counts as missed.
     pub grace: String,
+    /// When the newest succeeded job ended (or started).
     pub last_good: Option<Moment>,
+    /// The job running now, if any.
     pub running: Option<JobLine>,
+    /// The schedule in detail, when there is one.
     pub schedule: Option<ScheduleView>,
+    /// The schedule in words, or "no schedule".
     pub schedule_words: String,
+    /// When the schedule last changed.
     pub schedule_changed: Option<Moment>,
+    /// How the poller is getting on.
     pub health: PollHealth,
+    /// The jobs of the page shown, newest first.
     pub jobs: Vec<JobLine>,
+    /// Where that page sits among all pages.
     pub pager: Pager,
+    /// Earlier schedules, newest first.
     pub history: Vec<ScheduleChangeRow>,
 }
 
 /// What the appliance page is built from, besides the clock and display zone.
 #[derive(Debug, Clone, Copy)]
 pub struct ApplianceFacts<'a> {
+    /// Status, schedule, version and newest jobs.
     pub overview: &'a ApplianceOverview,
+    /// Newest polls, newest first.
     pub polls: &'a [PollRecord],
+    /// Schedule changes (when seen, schedule or none), newest first.
     pub history: &'a [(DateTime<Utc>, Option<Schedule>)],
 }
 

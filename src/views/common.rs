@@ -12,6 +12,7 @@ use crate::domain::{Job, JobState, Status};
 pub struct Badge {
     /// CSS class, chosen from a fixed list (never from appliance text).
     pub class: &'static str,
+    /// The word shown, always present so colour is never alone.
     pub label: String,
 }
 
@@ -73,20 +74,30 @@ pub fn job_href(appliance: &str, job: &str) -> String {
 /// When a job was first and last listed, and since when the appliance no longer lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sighting {
+    /// When vbdash first saw the job.
     pub first_seen_at: DateTime<Utc>,
+    /// When the appliance last listed the job.
     pub last_seen_at: DateTime<Utc>,
+    /// Since when the appliance no longer lists the job.
     pub gone_since: Option<DateTime<Utc>>,
 }
 
 /// One job as a table row or a summary: every value ready to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobLine {
+    /// The appliance's job id.
     pub id: String,
+    /// Link to the job page.
     pub href: String,
+    /// "scheduled", "manual" or the word the appliance sent.
     pub job_type: String,
+    /// State badge.
     pub state: Badge,
+    /// When the job started.
     pub started: Option<Moment>,
+    /// How long it ran, or has run so far.
     pub duration: Option<String>,
+    /// Bytes written, in binary units.
     pub size: Option<String>,
     /// Percent done, only while the job is running.
     pub progress: Option<i64>,

@@ -6,8 +6,11 @@ use askama::Template;
 #[derive(Debug, Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
+    /// HTTP status code.
     pub code: u16,
+    /// Short title: "Not found".
     pub title: String,
+    /// What went wrong, in a sentence.
     pub detail: String,
 }
 
@@ -19,7 +22,9 @@ pub struct ErrorPage {
     ext = "html"
 )]
 pub struct ErrorFragment {
+    /// Short title: "Not found".
     pub title: String,
+    /// What went wrong, in a sentence.
     pub detail: String,
 }
 

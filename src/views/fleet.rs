@@ -13,7 +13,9 @@ use crate::domain::{ApplianceOverview, Status};
 /// What the person filters by; empty fields filter nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FleetFilter {
+    /// Only appliances with this status.
     pub status: Option<Status>,
+    /// Only appliances with this tag (ignoring case).
     pub tag: Option<String>,
     /// Text matched, ignoring case, against name, tags, location and version.
     pub q: Option<String>,
@@ -83,9 +85,13 @@ fn text_matches(o: &ApplianceOverview, q: &str) -> bool {
 /// One status with how many appliances have it, as a filter link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusCount {
+    /// Badge of the status.
     pub badge: Badge,
+    /// Status word used in URLs.
     pub word: &'static str,
+    /// Appliances with this status.
     pub count: usize,
+    /// Link that filters by this status, keeping the other filters.
     pub href: String,
     /// True when this status is the active filter.
     pub active: bool,
@@ -98,35 +104,50 @@ pub struct Counts {
     pub by_status: Vec<StatusCount>,
     /// Appliances matching the tag and text filters, whatever their status.
     pub total: usize,
+    /// Link that drops the status filter, keeping the others.
     pub all_href: String,
+    /// True when no status filter is active.
     pub all_active: bool,
 }
 
 /// One appliance row, ready to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FleetRow {
+    /// Configured name.
     pub name: String,
+    /// Link to the appliance page.
     pub href: String,
+    /// Status badge.
     pub status: Badge,
+    /// Why the appliance has its status; always the badge's tooltip.
     pub reason: String,
     /// True when the reason says more than the badge does, so it earns its own line;
     /// otherwise it is only a tooltip.
     pub reason_line: bool,
     /// For unreachable appliances: "data from 3 h ago" (or "no data yet").
     pub stale_note: Option<String>,
+    /// When the newest succeeded job ended (or started).
     pub last_good: Option<Moment>,
+    /// The running job, or else the newest job.
     pub last_job: Option<JobLine>,
+    /// The schedule in words, or "no schedule".
     pub schedule_words: String,
+    /// True when the schedule exists but is switched off.
     pub schedule_disabled: bool,
+    /// Host of the backup location.
     pub location_host: Option<String>,
+    /// Dotted appliance version.
     pub version: Option<String>,
+    /// Tags, each a filter link.
     pub tags: Vec<TagLink>,
 }
 
 /// A tag with the link that filters the fleet by it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagLink {
+    /// Tag as configured.
     pub name: String,
+    /// Link to the fleet filtered by this tag.
     pub href: String,
 }
 
@@ -194,9 +215,11 @@ pub const MAX_ROWS: usize = 500;
 #[derive(Debug, Template, WebTemplate)]
 #[template(path = "fleet/_rows.html")]
 pub struct FleetRowsFragment {
+    /// Rows in worst-first order.
     pub rows: Vec<FleetRow>,
     /// Matching rows left out beyond [`MAX_ROWS`].
     pub rows_left_out: usize,
+    /// Counts by status, for the out-of-band refresh of the counts.
     pub counts: Counts,
     /// Set when the fragment is sent alone, so the counts travel out of band.
     pub counts_out_of_band: bool,
@@ -205,15 +228,20 @@ pub struct FleetRowsFragment {
 /// A status option of the filter form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusOption {
+    /// Status word sent by the form.
     pub word: &'static str,
+    /// Status word shown.
     pub label: &'static str,
+    /// True for the active filter.
     pub selected: bool,
 }
 
 /// A tag option of the filter form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagOption {
+    /// Tag as configured.
     pub name: String,
+    /// True for the active filter.
     pub selected: bool,
 }
 
@@ -221,13 +249,21 @@ pub struct TagOption {
 #[derive(Debug, Template, WebTemplate)]
 #[template(path = "fleet/index.html")]
 pub struct FleetPage {
+    /// Rows in worst-first order.
     pub rows: Vec<FleetRow>,
+    /// Matching rows left out beyond [`MAX_ROWS`].
     pub rows_left_out: usize,
+    /// Counts by status on top.
     pub counts: Counts,
+    /// Always false on the page: the counts are in place.
     pub counts_out_of_band: bool,
+    /// Options of the status select.
     pub statuses: Vec<StatusOption>,
+    /// Options of the tag select.
     pub tags: Vec<TagOption>,
+    /// Text filter as typed.
     pub q: String,
+    /// Seconds between refreshes of the rows.
     pub refresh_secs: u32,
     /// Appliances known before any filter.
     pub fleet_size: usize,

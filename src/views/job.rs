@@ -14,29 +14,51 @@ use crate::domain::schedule::location_host;
 #[derive(Debug, Template, WebTemplate)]
 #[template(path = "jobs/show.html")]
 pub struct JobPage {
+    /// Name of the appliance that ran the job.
     pub appliance: String,
+    /// Link to the appliance page.
     pub appliance_href: String,
+    /// The appliance's job id.
     pub id: String,
+    /// "scheduled", "manual" or the word the appliance sent.
     pub job_type: String,
+    /// State badge.
     pub state: Badge,
+    /// Percent done, for the progress bar while the job runs.
     pub progress: Option<i64>,
     /// The reported percent even when the job is not running, "unknown" when none.
     pub progress_words: String,
+    /// Progress text the appliance sent.
     pub progress_message: Option<String>,
+    /// When the job started.
     pub started: Option<Moment>,
+    /// When the job ended.
     pub ended: Option<Moment>,
+    /// How long it ran, or has run so far.
     pub duration: Option<String>,
+    /// Bytes written, in binary units.
     pub size: Option<String>,
+    /// Bytes written, exact.
     pub size_bytes: Option<String>,
+    /// Backup folder URL.
     pub location: Option<String>,
+    /// Host of the backup folder.
     pub location_host: Option<String>,
+    /// Account that started the job.
     pub user: Option<String>,
+    /// Every message, in the appliance's order.
     pub messages: Vec<String>,
+    /// Appliance version that ran the job.
     pub version: Option<String>,
+    /// Appliance build that ran the job.
     pub build: Option<String>,
+    /// "yes" or "no", when the appliance said.
     pub cancelable: Option<&'static str>,
+    /// When vbdash first saw the job.
     pub first_seen: Moment,
+    /// When the appliance last listed the job.
     pub last_seen: Moment,
+    /// Since when the appliance no longer lists the job.
     pub gone_since: Option<Moment>,
 }
 

@@ -27,6 +27,7 @@ const SCHEDULE_HISTORY: u32 = 20;
 /// `?page=N`; anything that is not a positive number reads as the first page.
 #[derive(Debug, Default, Deserialize)]
 pub struct JobsQuery {
+    /// Page number, 1-based.
     pub page: Option<String>,
 }
 

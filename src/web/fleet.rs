@@ -18,8 +18,11 @@ const FILTER_FORM_ID: &str = "fleet-filter";
 /// The filter as it arrives in the query string; every field may be blank.
 #[derive(Debug, Default, Deserialize)]
 pub struct FleetQuery {
+    /// Status word.
     pub status: Option<String>,
+    /// Tag.
     pub tag: Option<String>,
+    /// Text to look for.
     pub q: Option<String>,
 }
 

@@ -2,6 +2,7 @@
 //!
 //! Handlers gather from the store, let `views` build ready-to-print structs, and return
 //! them; askama renders and escapes. Full pages and htmx fragments have their own structs.
+#![warn(missing_docs)]
 
 pub mod appliances;
 pub mod assets;
@@ -23,7 +24,9 @@ use crate::store::Store;
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
+    /// Where pages read from.
     pub store: Store,
+    /// How pages look and refresh.
     pub settings: WebSettings,
 }
 
