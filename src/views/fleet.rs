@@ -209,6 +209,8 @@ impl FleetRow {
 
 /// Most rows sent at once. Rows come worst first, so the cut drops the healthiest
 /// appliances; a note under the last row says how many are left out and how to see them.
+// Known gap: there is no paging past the cap, and each refresh sends every row again even
+// when nothing changed (no ETag on the fragment).
 pub const MAX_ROWS: usize = 500;
 
 /// The rows `<tbody>` alone, swapped in by htmx; it also refreshes the counts on top.
