@@ -1,1 +1,13 @@
 //! Page and fragment structs for askama, and display helpers.
+//!
+//! Handlers hand domain values to the builders here and get back structs whose fields are
+//! ready to print; templates only place them. Everything from an appliance is escaped by
+//! askama on the way out.
+#![warn(missing_docs)]
+
+pub mod appliance;
+pub mod common;
+pub mod error;
+pub mod fleet;
+pub mod format;
+pub mod job;

@@ -1,1 +1,85 @@
 //! The HTTP server: every route in one place, handlers, static assets.
+//!
+//! Handlers gather from the store, let `views` build ready-to-print structs, and return
+//! them; askama renders and escapes. Full pages and htmx fragments have their own structs.
+#![warn(missing_docs)]
+
+pub mod appliances;
+pub mod assets;
+pub mod error;
+pub mod fleet;
+pub mod htmx;
+pub mod jobs;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware;
+use axum::routing::get;
+use chrono_tz::Tz;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::store::Store;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where pages read from.
+    pub store: Store,
+    /// How pages look and refresh.
+    pub settings: WebSettings,
+}
+
+/// Settings of the pages.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Seconds between refreshes of the fleet rows.
+    pub refresh_secs: u32,
+    /// Zone in which times are shown.
+    pub display_zone: Tz,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        WebSettings {
+            refresh_secs: 5,
+            display_zone: Tz::UTC,
+        }
+    }
+}
+
+/// Every page allows only its own scripts, styles and forms: nothing inline, no framing.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+    form-action 'self'; frame-ancestors 'none'";
+
+/// The whole web application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(fleet::index))
+        .route("/fleet/rows", get(fleet::rows))
+        .route("/appliances/{name}", get(appliances::show))
+        .route("/appliances/{name}/jobs", get(appliances::jobs))
+        .route("/appliances/{name}/jobs/{job_id}", get(jobs::show))
+        .route("/static/{*path}", get(assets::show))
+        .route("/healthz", get(healthz))
+        .fallback(error::no_route)
+        .with_state(state)
+        .layer(middleware::from_fn(error::htmx_errors))
+        .layer(header_layer(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY,
+        ))
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
+        .layer(TraceLayer::new_for_http())
+}
+
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// `GET /healthz`: the server answers.
+async fn healthz() -> &'static str {
+    "ok"
+}
