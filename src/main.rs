@@ -1,1 +1,107 @@
-fn main() {}
+//! The `vbdash` command: dashboard, demo, simulator and configuration check.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use vbdash::config::Config;
+use vbdash::telemetry::{self, LogFormat};
+
+/// One dashboard for the backups of many vCenter Server Appliances.
+#[derive(Debug, Parser)]
+#[command(name = "vbdash", version, about)]
+struct Cli {
+    /// Format of log lines.
+    #[arg(
+        long,
+        global = true,
+        env = "VBDASH_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+
+    /// Log filter, for example "info" or "warn,vbdash=debug".
+    #[arg(long, global = true, env = "VBDASH_LOG")]
+    log: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the dashboard for a handful of simulated appliances, with months of history.
+    Demo {
+        /// Address of the dashboard.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Database file; a fresh temporary one when not given.
+        #[arg(long)]
+        database: Option<PathBuf>,
+    },
+    /// Poll the configured appliances and serve the dashboard.
+    Serve {
+        /// Configuration file.
+        #[arg(long, short, default_value = "vbdash.toml")]
+        config: PathBuf,
+    },
+    /// Run only the appliance simulator, for manual tests and docker-compose.
+    Simulate {
+        /// Simulator configuration file (see sim.example.toml).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Address to serve the simulated appliances on.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+    },
+    /// Check a configuration file and exit: 0 when valid, 1 with the reason when not.
+    CheckConfig {
+        /// Configuration file.
+        #[arg(long, short, default_value = "vbdash.toml")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format, cli.log.as_deref());
+
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Demo { listen, database } => vbdash::demo::run(listen, database).await,
+        Command::Serve { config } => {
+            let config = Config::load(&config, &Config::process_env())?;
+            vbdash::app::serve(config).await
+        }
+        Command::Simulate { config, listen } => vbdash::app::simulate(&config, listen).await,
+        Command::CheckConfig { config } => {
+            let loaded = Config::load(&config, &Config::process_env())?;
+            println!(
+                "{}: valid, {} appliance(s), database {}, listening on {}",
+                config.display(),
+                loaded.appliances.len(),
+                loaded.database.url,
+                loaded.server.listen
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,1 +1,129 @@
-//! One task per appliance: log in, read schedule and jobs, hand the result to the store.
+//! The poller: one task per appliance, each on its own jittered interval, all sharing one
+//! limit on how many appliances are polled at the same time. A slow or broken appliance
+//! only delays itself. Every poll, good or bad, is written to the store.
+
+mod poll_once;
+mod schedule;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::store::Store;
+use crate::vcenter::ApplianceClient;
+
+pub use poll_once::poll_once;
+pub use schedule::{Backoff, next_delay};
+
+/// How the poller paces itself.
+#[derive(Debug, Clone)]
+pub struct PollerSettings {
+    pub interval: Duration,
+    pub running_interval: Duration,
+    pub max_backoff: Duration,
+    pub concurrency: usize,
+    /// Upper bound of the random delay before an appliance's first poll, so that a large
+    /// fleet does not log in all at once.
+    pub initial_spread: Duration,
+}
+
+/// Polls every appliance until `shutdown` is cancelled, then logs out of every session.
+pub async fn run(
+    store: Store,
+    clients: Vec<Arc<ApplianceClient>>,
+    settings: PollerSettings,
+    shutdown: CancellationToken,
+) {
+    let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+
+    info!(
+        count = clients.len(),
+        concurrency = settings.concurrency,
+        "poller started"
+    );
+    for client in &clients {
+        tasks.spawn(poll_forever(
+            store.clone(),
+            Arc::clone(client),
+            settings.clone(),
+            Arc::clone(&permits),
+            shutdown.clone(),
+        ));
+    }
+
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(e) = joined {
+            error!(error = %e, "a poller task ended abnormally");
+        }
+    }
+
+    // Appliances cap sessions per user: give them back rather than leave them to expire.
+    futures::future::join_all(clients.iter().map(|c| c.logout())).await;
+    info!("poller stopped, sessions closed");
+}
+
+/// Polls every appliance once, all at the same time within the concurrency limit, and
+/// records each poll. Used at start-up by the demo and by tests and benchmarks.
+pub async fn poll_all_once(store: &Store, clients: &[Arc<ApplianceClient>], concurrency: usize) {
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let polls = clients.iter().map(|client| {
+        let permits = Arc::clone(&permits);
+        async move {
+            let Ok(_permit) = permits.acquire().await else {
+                return;
+            };
+            let report = poll_once(client, store).await;
+            if let Err(e) = store.record_poll(&report).await {
+                error!(appliance.name = %client.name(), error = %e, "could not store a poll");
+            }
+        }
+    });
+    futures::future::join_all(polls).await;
+}
+
+async fn poll_forever(
+    store: Store,
+    client: Arc<ApplianceClient>,
+    settings: PollerSettings,
+    permits: Arc<Semaphore>,
+    shutdown: CancellationToken,
+) {
+    let mut delay = schedule::initial_delay(settings.initial_spread);
+    let mut backoff = Backoff::new(settings.interval, settings.max_backoff);
+
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+
+        let report = {
+            let Ok(_permit) = permits.acquire().await else {
+                return;
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                report = poll_once(&client, &store) => report,
+            }
+        };
+
+        if let Err(e) = store.record_poll(&report).await {
+            // Our own database failing is something a person must look at.
+            error!(appliance.name = %client.name(), error = %e, "could not store a poll");
+        }
+        if !report.outcome.is_ok() {
+            warn!(
+                appliance.name = %client.name(),
+                outcome = report.outcome.as_str(),
+                "appliance poll failed; backing off"
+            );
+        }
+
+        delay = next_delay(&report, &settings, &mut backoff);
+    }
+}

@@ -1,0 +1,212 @@
+//! Wiring for `vbdash serve` and `vbdash demo`: open the store, build one client per
+//! appliance, start the poller and the web server, and stop them in order.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::config::{Config, TlsSetting};
+use crate::poller::{self, PollerSettings};
+use crate::store::{ApplianceSettings, Store};
+use crate::vcenter::{ApplianceClient, Target, TlsMode};
+use crate::web::{self, AppState, WebSettings};
+
+/// A running dashboard: its address and the handles to stop it.
+pub struct RunningApp {
+    pub addr: SocketAddr,
+    pub store: Store,
+    shutdown: CancellationToken,
+    server: JoinHandle<std::io::Result<()>>,
+    poller: JoinHandle<()>,
+}
+
+impl RunningApp {
+    /// Stops serving, lets the poller finish its writes, logs out of every appliance.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.server.await;
+        let _ = self.poller.await;
+        self.store.close().await;
+        info!("vbdash stopped");
+    }
+
+    /// Resolves when the dashboard has been asked to stop.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+/// What to do before the poller's own rhythm takes over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstPoll {
+    /// Poll every appliance once before serving (the demo: pages are full from the start).
+    BeforeServing,
+    /// Serve at once and let the poller start on its own spread-out schedule.
+    InBackground,
+}
+
+/// Opens the store, starts the poller and serves on `listener`.
+pub async fn start(
+    config: &Config,
+    listener: TcpListener,
+    first_poll: FirstPoll,
+) -> anyhow::Result<RunningApp> {
+    let store = Store::open(&config.database.url)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database.url))?;
+    store.sync_appliances(&appliance_settings(config)).await?;
+
+    let clients = build_clients(config)?;
+    if first_poll == FirstPoll::BeforeServing {
+        poller::poll_all_once(&store, &clients, config.poll.concurrency).await;
+    }
+
+    let shutdown = CancellationToken::new();
+    let poller = tokio::spawn(poller::run(
+        store.clone(),
+        clients,
+        poller_settings(config, first_poll),
+        shutdown.clone(),
+    ));
+
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        store: store.clone(),
+        settings: WebSettings {
+            refresh_secs: u32::try_from(config.server.refresh.as_secs().max(1)).unwrap_or(5),
+            display_zone: config.server.display_zone,
+        },
+    };
+    let stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, web::router(state))
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+    });
+
+    info!(%addr, appliances = config.appliances.len(), "vbdash serving");
+    Ok(RunningApp {
+        addr,
+        store,
+        shutdown,
+        server,
+        poller,
+    })
+}
+
+/// Runs until Ctrl-C or SIGTERM, then stops cleanly.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    let app = start(&config, listener, FirstPoll::InBackground).await?;
+    println!("vbdash is serving http://{}/", app.addr);
+
+    wait_for_signal().await;
+    app.stop().await;
+    Ok(())
+}
+
+/// Serves the simulated appliances of a simulator configuration file until stopped.
+pub async fn simulate(path: &std::path::Path, listen: SocketAddr) -> anyhow::Result<()> {
+    let config = crate::simulator::SimConfig::from_toml_file(path)?;
+    let simulator = crate::simulator::Simulator::new(config);
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+
+    for name in simulator.appliance_names() {
+        println!("simulated appliance {name}: http://{addr}/{name}");
+    }
+    tokio::select! {
+        served = simulator.serve(listener) => served.context("the simulator stopped")?,
+        () = wait_for_signal() => {}
+    }
+    Ok(())
+}
+
+/// Waits for Ctrl-C, or SIGTERM on Unix (how containers and systemd stop a service).
+pub async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    info!("stop requested");
+}
+
+/// One client per configured appliance.
+pub fn build_clients(config: &Config) -> anyhow::Result<Vec<Arc<ApplianceClient>>> {
+    config
+        .appliances
+        .iter()
+        .map(|a| {
+            let tls = match &a.tls {
+                TlsSetting::Verify => TlsMode::Verify,
+                TlsSetting::CaFile(path) => TlsMode::CaFile(path.clone()),
+                TlsSetting::Insecure => TlsMode::Insecure,
+            };
+            let target = Target {
+                name: a.name.clone(),
+                base_url: a.url.clone(),
+                username: a.username.clone(),
+                password: a.password.clone(),
+                tls,
+                timeout: config.poll.timeout,
+            };
+            ApplianceClient::new(target)
+                .map(Arc::new)
+                .with_context(|| format!("cannot set up the client for appliance {}", a.name))
+        })
+        .collect()
+}
+
+fn appliance_settings(config: &Config) -> Vec<ApplianceSettings> {
+    config
+        .appliances
+        .iter()
+        .map(|a| ApplianceSettings {
+            name: a.name.clone(),
+            url: a.url.to_string(),
+            tags: a.tags.clone(),
+            time_zone: a.time_zone,
+            grace_secs: i64::try_from(a.grace.as_secs()).unwrap_or(i64::MAX),
+        })
+        .collect()
+}
+
+fn poller_settings(config: &Config, first_poll: FirstPoll) -> PollerSettings {
+    // After a first round, wait a full interval; otherwise spread first logins out.
+    let initial_spread = match first_poll {
+        FirstPoll::BeforeServing => config.poll.interval,
+        FirstPoll::InBackground => (config.poll.interval / 10).min(Duration::from_secs(30)),
+    };
+    PollerSettings {
+        interval: config.poll.interval,
+        running_interval: config.poll.running_interval,
+        max_backoff: config.poll.max_backoff,
+        concurrency: config.poll.concurrency,
+        initial_spread,
+    }
+}

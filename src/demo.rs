@@ -1,0 +1,242 @@
+//! `vbdash demo`: simulated appliances on 127.0.0.1 covering every status, polled through
+//! the real client over HTTP into a real SQLite file, and the dashboard on top.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{Timelike, Utc};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::app::{self, FirstPoll};
+use crate::config::{
+    ApplianceConfig, Config, DatabaseConfig, PollConfig, ServerConfig, TlsSetting,
+};
+use crate::secret::Secret;
+use crate::simulator::{Profile, SimAppliance, SimConfig, SimSchedule, Simulator};
+
+const DEMO_USER: &str = "backup-reader@vsphere.local";
+const DEMO_PASSWORD: &str = "Demo-Passw0rd!";
+
+/// How fast the demo moves; tests shorten every interval.
+#[derive(Debug, Clone)]
+pub struct DemoTuning {
+    pub poll_interval: Duration,
+    pub running_interval: Duration,
+    pub refresh: Duration,
+    /// Real minutes the running backup takes to finish.
+    pub job_minutes: u32,
+    pub history_days: u32,
+}
+
+impl Default for DemoTuning {
+    fn default() -> Self {
+        DemoTuning {
+            poll_interval: Duration::from_secs(60),
+            running_interval: Duration::from_secs(10),
+            refresh: Duration::from_secs(5),
+            job_minutes: 30,
+            history_days: 90,
+        }
+    }
+}
+
+/// The simulated fleet and a configuration that points at it.
+pub struct DemoFleet {
+    pub simulator: Simulator,
+    pub config: Config,
+    pub simulator_addr: SocketAddr,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for DemoFleet {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Starts the simulated appliances and builds the configuration for the dashboard.
+pub async fn prepare(
+    database: PathBuf,
+    listen: SocketAddr,
+    tuning: &DemoTuning,
+) -> anyhow::Result<DemoFleet> {
+    let simulator = Simulator::new(simulated_appliances(tuning));
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot start the simulator")?;
+    let simulator_addr = listener.local_addr()?;
+    let server = tokio::spawn(simulator.clone().serve(listener));
+
+    let unreachable = closed_port().await?;
+    let mut appliances: Vec<ApplianceConfig> = DEMO_APPLIANCES
+        .iter()
+        .map(|(name, tags)| appliance(name, &format!("http://{simulator_addr}/{name}"), tags))
+        .collect::<anyhow::Result<_>>()?;
+    appliances.push(appliance(
+        "vcsa-dr-01",
+        &format!("http://{unreachable}/vcsa-dr-01"),
+        &["dr", "oslo"],
+    )?);
+
+    let config = Config {
+        source: PathBuf::from("(demo)"),
+        server: ServerConfig {
+            listen,
+            refresh: tuning.refresh,
+            display_zone: chrono_tz::UTC,
+        },
+        database: DatabaseConfig {
+            url: format!("sqlite://{}", database.display()),
+        },
+        poll: PollConfig {
+            interval: tuning.poll_interval,
+            running_interval: tuning.running_interval,
+            timeout: Duration::from_secs(5),
+            concurrency: 8,
+            max_backoff: tuning.poll_interval * 4,
+        },
+        appliances,
+    };
+    Ok(DemoFleet {
+        simulator,
+        config,
+        simulator_addr,
+        server,
+    })
+}
+
+/// Runs the demo until Ctrl-C.
+pub async fn run(listen: SocketAddr, database: Option<PathBuf>) -> anyhow::Result<()> {
+    let tempdir = tempfile_dir()?;
+    let database = database.unwrap_or_else(|| tempdir.join("vbdash-demo.db"));
+    let tuning = DemoTuning::default();
+
+    println!("Starting simulated appliances and polling their history...");
+    let fleet = prepare(database.clone(), listen, &tuning).await?;
+    let listener = TcpListener::bind(listen).await.with_context(|| {
+        format!("cannot listen on {listen}; pick another address with --listen 127.0.0.1:PORT")
+    })?;
+    let app = app::start(&fleet.config, listener, FirstPoll::BeforeServing).await?;
+
+    println!(
+        "Simulated appliances: http://{}/<name>",
+        fleet.simulator_addr
+    );
+    println!("Database: {}", database.display());
+    println!(
+        "vbdash demo is ready: http://{}/  (Ctrl-C to stop)",
+        app.addr
+    );
+
+    app::wait_for_signal().await;
+    app.stop().await;
+    let _ = std::fs::remove_dir_all(&tempdir);
+    Ok(())
+}
+
+/// Name and tags of each simulated demo appliance (the unreachable one is added apart).
+const DEMO_APPLIANCES: [(&str, &[&str]); 8] = [
+    ("vcsa-ams-01", &["prod", "amsterdam"]),
+    ("vcsa-lon-01", &["prod", "london", "legacy"]),
+    ("vcsa-fra-01", &["prod", "frankfurt"]),
+    ("vcsa-lab-01", &["lab"]),
+    ("vcsa-test-01", &["test"]),
+    ("vcsa-nyc-01", &["prod", "new-york"]),
+    ("vcsa-par-01", &["prod", "paris"]),
+    ("vcsa-sgp-01", &["prod", "singapore"]),
+];
+
+fn simulated_appliances(tuning: &DemoTuning) -> SimConfig {
+    let days = tuning.history_days;
+    let nfs = |host: &str| format!("nfs://{host}.example.test/export/vcsa");
+
+    // A run due 20 minutes ago that has not started: "late" for a while, then "missed".
+    let due = Utc::now() - chrono::Duration::minutes(20);
+    let late_schedule = SimSchedule {
+        location: nfs("nas-sgp-01"),
+        ..SimSchedule::daily(due.hour(), due.minute())
+    };
+
+    let appliances = vec![
+        demo("vcsa-ams-01", "8.0.3.00400", days, 1).schedule(Some(SimSchedule {
+            location: nfs("nas-ams-01"),
+            ..SimSchedule::daily(2, 0)
+        })),
+        demo("vcsa-lon-01", "6.7.0.44000", days, 2).schedule(Some(SimSchedule {
+            location: "sftp://backup-lon-01.example.test:22/srv/vcsa".into(),
+            ..SimSchedule::daily(1, 30)
+        })),
+        demo("vcsa-fra-01", "7.0.3.01700", days, 3)
+            .profile(Profile::FailsNightly)
+            .schedule(Some(SimSchedule {
+                location: nfs("nas-fra-02"),
+                ..SimSchedule::daily(23, 30)
+            })),
+        demo("vcsa-lab-01", "8.0.2.00100", days, 4).schedule(Some(SimSchedule {
+            enable: false,
+            retention: None,
+            location: nfs("nas-lab-01"),
+            ..SimSchedule::daily(3, 0)
+        })),
+        demo("vcsa-test-01", "8.0.1.00000", days, 5).schedule(None),
+        demo("vcsa-nyc-01", "8.0.3.00400", days, 6)
+            .running_job(true)
+            .job_minutes(tuning.job_minutes)
+            .schedule(Some(SimSchedule {
+                location: nfs("nas-nyc-01"),
+                ..SimSchedule::daily(4, 0)
+            })),
+        demo("vcsa-par-01", "8.0.3.00400", days, 7)
+            .profile(Profile::MissesRuns { since_days: 3 })
+            .schedule(Some(SimSchedule {
+                location: nfs("nas-par-01"),
+                ..SimSchedule::daily(0, 45)
+            })),
+        demo("vcsa-sgp-01", "8.0.2.00100", days, 8)
+            .profile(Profile::MissesRuns { since_days: 1 })
+            .schedule(Some(late_schedule)),
+    ];
+    SimConfig {
+        appliances,
+        listen: None,
+    }
+}
+
+fn demo(name: &str, version: &str, days: u32, seed: u64) -> SimAppliance {
+    SimAppliance::new(name, version)
+        .credentials(DEMO_USER, DEMO_PASSWORD)
+        .history_days(days)
+        .seed(seed)
+}
+
+fn appliance(name: &str, url: &str, tags: &[&str]) -> anyhow::Result<ApplianceConfig> {
+    Ok(ApplianceConfig {
+        name: name.to_owned(),
+        url: Url::parse(url)?,
+        username: DEMO_USER.to_owned(),
+        password: Secret::new(DEMO_PASSWORD),
+        tls: TlsSetting::Verify,
+        time_zone: chrono_tz::UTC,
+        grace: Duration::from_secs(2 * 3600),
+        tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+    })
+}
+
+/// A loopback port with nothing listening: connections to it are refused at once.
+async fn closed_port() -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    drop(listener);
+    Ok(addr)
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("vbdash-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
+    Ok(dir)
+}
