@@ -154,51 +154,44 @@ fn simulated_appliances(tuning: &DemoTuning) -> SimConfig {
     let days = tuning.history_days;
     let nfs = |host: &str| format!("nfs://{host}.example.test/export/vcsa");
 
-    // A run due 20 minutes ago that has not started: "late" for a while, then "missed".
-    let due = Utc::now() - chrono::Duration::minutes(20);
-    let late_schedule = SimSchedule {
-        location: nfs("nas-sgp-01"),
-        ..SimSchedule::daily(due.hour(), due.minute())
+    // Schedule times are set relative to the start of the demo, so that every status shows
+    // whatever the time of day: runs due hours ago have ended, one due 20 minutes ago has
+    // not started ("late"), and one due 5 hours ago never did ("missed").
+    let now = Utc::now();
+    let at = |ago: chrono::Duration, location: String| {
+        let due = now - ago;
+        SimSchedule {
+            location,
+            ..SimSchedule::daily(due.hour(), due.minute())
+        }
     };
+    let hours = chrono::Duration::hours;
 
     let appliances = vec![
-        demo("vcsa-ams-01", "8.0.3.00400", days, 1).schedule(Some(SimSchedule {
-            location: nfs("nas-ams-01"),
-            ..SimSchedule::daily(2, 0)
-        })),
-        demo("vcsa-lon-01", "6.7.0.44000", days, 2).schedule(Some(SimSchedule {
-            location: "sftp://backup-lon-01.example.test:22/srv/vcsa".into(),
-            ..SimSchedule::daily(1, 30)
-        })),
+        demo("vcsa-ams-01", "8.0.3.00400", days, 1).schedule(Some(at(hours(6), nfs("nas-ams-01")))),
+        demo("vcsa-lon-01", "6.7.0.44000", days, 2).schedule(Some(at(
+            hours(8),
+            "sftp://backup-lon-01.example.test:22/srv/vcsa".into(),
+        ))),
         demo("vcsa-fra-01", "7.0.3.01700", days, 3)
             .profile(Profile::FailsNightly)
-            .schedule(Some(SimSchedule {
-                location: nfs("nas-fra-02"),
-                ..SimSchedule::daily(23, 30)
-            })),
+            .schedule(Some(at(hours(4), nfs("nas-fra-02")))),
         demo("vcsa-lab-01", "8.0.2.00100", days, 4).schedule(Some(SimSchedule {
             enable: false,
             retention: None,
-            location: nfs("nas-lab-01"),
-            ..SimSchedule::daily(3, 0)
+            ..at(hours(3), nfs("nas-lab-01"))
         })),
         demo("vcsa-test-01", "8.0.1.00000", days, 5).schedule(None),
         demo("vcsa-nyc-01", "8.0.3.00400", days, 6)
             .running_job(true)
             .job_minutes(tuning.job_minutes)
-            .schedule(Some(SimSchedule {
-                location: nfs("nas-nyc-01"),
-                ..SimSchedule::daily(4, 0)
-            })),
+            .schedule(Some(at(hours(10), nfs("nas-nyc-01")))),
         demo("vcsa-par-01", "8.0.3.00400", days, 7)
             .profile(Profile::MissesRuns { since_days: 3 })
-            .schedule(Some(SimSchedule {
-                location: nfs("nas-par-01"),
-                ..SimSchedule::daily(0, 45)
-            })),
+            .schedule(Some(at(hours(5), nfs("nas-par-01")))),
         demo("vcsa-sgp-01", "8.0.2.00100", days, 8)
             .profile(Profile::MissesRuns { since_days: 1 })
-            .schedule(Some(late_schedule)),
+            .schedule(Some(at(chrono::Duration::minutes(20), nfs("nas-sgp-01")))),
     ];
     SimConfig {
         appliances,

@@ -150,11 +150,12 @@ pub fn derive(input: &StatusInput<'_>, now: DateTime<Utc>) -> Verdict {
     match input.last_poll {
         None => return verdict(Status::NotPolled, "waiting for the first poll".into()),
         Some(poll) if !poll.outcome.is_ok() => {
-            let cause = poll.message.as_deref().unwrap_or(poll.outcome.label());
-            return verdict(
-                Status::Unreachable,
-                format!("{}: {cause}", poll.outcome.label()),
-            );
+            // The message already says what failed; the label alone is the fallback.
+            let cause = poll
+                .message
+                .clone()
+                .unwrap_or_else(|| poll.outcome.label().to_owned());
+            return verdict(Status::Unreachable, cause);
         }
         Some(_) => {}
     }

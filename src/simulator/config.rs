@@ -179,45 +179,6 @@ impl SimConfig {
         Ok(config)
     }
 
-    /// A small fleet that shows every kind of trouble: mixed versions, a failing
-    /// appliance, a disabled schedule, an unreachable one, one without a schedule,
-    /// one whose scheduler stopped and one with a job running.
-    pub fn demo() -> SimConfig {
-        let appliances = vec![
-            SimAppliance::new("vcsa-ams-01", "8.0.3.00400").history_days(120),
-            SimAppliance::new("vcsa-fra-01", "7.0.3.01700")
-                .history_days(90)
-                .profile(Profile::FailsNightly)
-                .seed(2),
-            SimAppliance::new("vcsa-lon-01", "6.7.0.44000")
-                .history_days(60)
-                .schedule(Some(SimSchedule {
-                    enable: false,
-                    ..SimSchedule::daily(1, 30)
-                })),
-            SimAppliance::new("vcsa-nyc-01", "8.0.2.00100")
-                .history_days(90)
-                .running_job(true)
-                .seed(4),
-            SimAppliance::new("vcsa-sin-01", "7.0.3.01700")
-                .history_days(30)
-                .fault(Some(Fault::Http503)),
-            SimAppliance::new("vcsa-syd-01", "8.0.1.00000")
-                .history_days(45)
-                .schedule(None)
-                .profile(Profile::Flaky {
-                    failure_percent: 20,
-                }),
-            SimAppliance::new("vcsa-par-01", "8.0.3.00400")
-                .history_days(60)
-                .profile(Profile::MissesRuns { since_days: 3 }),
-        ];
-        SimConfig {
-            appliances,
-            listen: None,
-        }
-    }
-
     /// `count` appliances named `vcsa-00001`... with mixed versions and profiles, for
     /// load tests and benchmarks.
     pub fn fleet(count: usize, history_days: u32, seed: u64) -> SimConfig {

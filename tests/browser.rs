@@ -1,0 +1,169 @@
+//! End to end in headless Chromium: the demo fleet behind the real server, polled through
+//! the real client from the simulator over HTTP, seen the way a person sees it.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). The paths can
+//! be changed with `VBDASH_TEST_CHROMIUM` and `VBDASH_TEST_CHROMEDRIVER`.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use vbdash::app::{self, FirstPoll};
+use vbdash::demo::{self, DemoTuning};
+
+/// Upper bound for anything the test waits for; the loops stop early when it happens.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+struct Driver {
+    _process: Child,
+    addr: SocketAddr,
+}
+
+async fn start_chromedriver() -> Driver {
+    let path = std::env::var("VBDASH_TEST_CHROMEDRIVER").unwrap_or("/usr/bin/chromedriver".into());
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let process = Command::new(&path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {path} ({e}); install it: apt-get install chromium chromium-driver"
+            )
+        });
+
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "chromedriver did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Driver {
+        _process: process,
+        addr,
+    }
+}
+
+async fn open_browser(driver: &Driver) -> (Client, tempfile::TempDir) {
+    let binary = std::env::var("VBDASH_TEST_CHROMIUM").unwrap_or("/usr/bin/chromium".into());
+    let profile = tempfile::tempdir().unwrap();
+    let options = json!({
+        "binary": binary,
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run", "--window-size=1440,1000",
+            format!("--user-data-dir={}", profile.path().display()),
+        ],
+    });
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), options);
+    let client = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&format!("http://{}", driver.addr))
+        .await
+        .expect("a Chromium session");
+    (client, profile)
+}
+
+/// The status word shown in the row of one appliance.
+async fn status_of(browser: &Client, appliance: &str) -> String {
+    let selector = format!("tr[data-appliance='{appliance}'] .c-status");
+    match browser.find(Locator::Css(&selector)).await {
+        Ok(cell) => cell.text().await.unwrap_or_default().trim().to_owned(),
+        Err(_) => String::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_page_shows_every_status_and_follows_a_job_to_its_end() {
+    let driver = start_chromedriver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tuning = DemoTuning {
+        poll_interval: Duration::from_secs(2),
+        running_interval: Duration::from_secs(1),
+        refresh: Duration::from_secs(1),
+        job_minutes: 240,
+        history_days: 20,
+    };
+    let fleet = demo::prepare(
+        dir.path().join("e2e.db"),
+        "127.0.0.1:0".parse().unwrap(),
+        &tuning,
+    )
+    .await
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = app::start(&fleet.config, listener, FirstPoll::BeforeServing)
+        .await
+        .unwrap();
+    let (browser, _profile) = open_browser(&driver).await;
+
+    browser
+        .goto(&format!("http://{}/", server.addr))
+        .await
+        .unwrap();
+    let expected = [
+        ("vcsa-dr-01", "unreachable"),
+        ("vcsa-fra-01", "failed"),
+        ("vcsa-par-01", "missed"),
+        ("vcsa-sgp-01", "late"),
+        ("vcsa-nyc-01", "running"),
+        ("vcsa-lab-01", "disabled"),
+        ("vcsa-test-01", "unscheduled"),
+        ("vcsa-ams-01", "good"),
+        ("vcsa-lon-01", "good"),
+    ];
+    for (appliance, status) in expected {
+        assert_eq!(status_of(&browser, appliance).await, status, "{appliance}");
+    }
+    let rows = browser
+        .find_all(Locator::Css("tr[data-appliance]"))
+        .await
+        .unwrap();
+    let first = rows[0].attr("data-appliance").await.unwrap();
+    assert_eq!(first.as_deref(), Some("vcsa-dr-01"), "worst first");
+
+    // A marker in the page proves the row changes by htmx, not by a reload.
+    browser
+        .execute("window.vbdashMarker = 7; return 0;", vec![])
+        .await
+        .unwrap();
+    assert!(fleet.simulator.finish_running_job("vcsa-nyc-01", true));
+
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if status_of(&browser, "vcsa-nyc-01").await == "good" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the finished job never showed"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let marker = browser
+        .execute("return window.vbdashMarker || 0;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        marker,
+        json!(7),
+        "the page was reloaded instead of refreshed"
+    );
+
+    browser.close().await.unwrap();
+    server.stop().await;
+}
