@@ -75,6 +75,8 @@ pub async fn start(
         shutdown.clone(),
     ));
 
+    tokio::spawn(crate::housekeeping::run(store.clone(), shutdown.clone()));
+
     let addr = listener.local_addr()?;
     let state = AppState {
         store: store.clone(),

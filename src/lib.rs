@@ -4,6 +4,7 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod housekeeping;
 pub mod poller;
 pub mod secret;
 pub mod simulator;
