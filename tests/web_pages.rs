@@ -522,3 +522,29 @@ async fn static_assets_have_etags_and_answer_304() {
     );
     assert_eq!(f.get("/healthz").await.body, "ok");
 }
+
+#[tokio::test]
+async fn a_running_job_page_refreshes_itself_and_a_finished_one_does_not() {
+    let f = fixture().await;
+    let first_job = |doc: &Html| {
+        select(doc, "#jobs tbody a")
+            .first()
+            .and_then(|a| a.attr("href"))
+            .expect("a job link")
+            .to_owned()
+    };
+
+    let running = first_job(&f.get("/appliances/vc-run").await.html());
+    let doc = f.get(&running).await.html();
+    let live = select(&doc, "#job-live");
+    assert_eq!(live[0].attr("hx-get"), Some(running.as_str()));
+    assert!(
+        live[0]
+            .attr("hx-trigger")
+            .is_some_and(|t| t.starts_with("every "))
+    );
+
+    let finished = first_job(&f.get("/appliances/vc-failed").await.html());
+    let doc = f.get(&finished).await.html();
+    assert!(select(&doc, "#job-live")[0].attr("hx-trigger").is_none());
+}

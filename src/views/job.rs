@@ -60,9 +60,17 @@ pub struct JobPage {
     pub last_seen: Moment,
     /// Since when the appliance no longer lists the job.
     pub gone_since: Option<Moment>,
+    /// Seconds between live refreshes while the job is unfinished; `None` once it ended.
+    pub live_refresh_secs: Option<u32>,
 }
 
 impl JobPage {
+    /// Makes the page refresh itself every `secs` while the job has not finished.
+    pub fn live(mut self, finished: bool, secs: u32) -> JobPage {
+        self.live_refresh_secs = (!finished).then_some(secs.max(1));
+        self
+    }
+
     /// The page of `job` on `appliance`.
     pub fn new(
         appliance: &str,
@@ -74,6 +82,7 @@ impl JobPage {
         let moment = |at| Moment::precise(at, now, zone);
 
         JobPage {
+            live_refresh_secs: None,
             appliance: appliance.to_owned(),
             appliance_href: common::appliance_href(appliance),
             id: job.id.to_string(),

@@ -48,11 +48,13 @@ pub async fn show(
     };
 
     let seen = seen_job(&stored);
-    Ok(JobPage::new(
+    let finished = stored.job.state.is_finished();
+    let page = JobPage::new(
         &name,
         seen.job,
         seen.seen,
         Utc::now(),
         state.settings.display_zone,
-    ))
+    );
+    Ok(page.live(finished, state.settings.refresh_secs))
 }
