@@ -165,27 +165,36 @@ fn simulated_appliances(tuning: &DemoTuning) -> SimConfig {
             ..SimSchedule::daily(due.hour(), due.minute())
         }
     };
+    // On the hour, as people set schedules; still at least `ago` in the past.
+    let on_the_hour = |ago: chrono::Duration, location: String| {
+        let due = now - ago;
+        SimSchedule {
+            location,
+            ..SimSchedule::daily(due.hour(), 0)
+        }
+    };
     let hours = chrono::Duration::hours;
 
     let appliances = vec![
-        demo("vcsa-ams-01", "8.0.3.00400", days, 1).schedule(Some(at(hours(6), nfs("nas-ams-01")))),
-        demo("vcsa-lon-01", "6.7.0.44000", days, 2).schedule(Some(at(
+        demo("vcsa-ams-01", "8.0.3.00400", days, 1)
+            .schedule(Some(on_the_hour(hours(6), nfs("nas-ams-01")))),
+        demo("vcsa-lon-01", "6.7.0.44000", days, 2).schedule(Some(on_the_hour(
             hours(8),
             "sftp://backup-lon-01.example.test:22/srv/vcsa".into(),
         ))),
         demo("vcsa-fra-01", "7.0.3.01700", days, 3)
             .profile(Profile::FailsNightly)
-            .schedule(Some(at(hours(4), nfs("nas-fra-02")))),
+            .schedule(Some(on_the_hour(hours(4), nfs("nas-fra-02")))),
         demo("vcsa-lab-01", "8.0.2.00100", days, 4).schedule(Some(SimSchedule {
             enable: false,
             retention: None,
-            ..at(hours(3), nfs("nas-lab-01"))
+            ..on_the_hour(hours(3), nfs("nas-lab-01"))
         })),
         demo("vcsa-test-01", "8.0.1.00000", days, 5).schedule(None),
         demo("vcsa-nyc-01", "8.0.3.00400", days, 6)
             .running_job(true)
             .job_minutes(tuning.job_minutes)
-            .schedule(Some(at(hours(10), nfs("nas-nyc-01")))),
+            .schedule(Some(on_the_hour(hours(10), nfs("nas-nyc-01")))),
         demo("vcsa-par-01", "8.0.3.00400", days, 7)
             .profile(Profile::MissesRuns { since_days: 3 })
             .schedule(Some(at(hours(5), nfs("nas-par-01")))),
