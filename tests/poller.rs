@@ -263,3 +263,46 @@ async fn schedule_states_reach_the_status() {
     assert_eq!(none.verdict(Utc::now()).status, Status::Unscheduled);
     assert_eq!(off.verdict(Utc::now()).status, Status::Disabled);
 }
+
+/// Appliances cap sessions per user, so stopping the poller gives every session back.
+#[tokio::test]
+async fn stopping_the_poller_logs_out_of_every_appliance() {
+    use vbdash::poller::{PollerSettings, run};
+
+    let sim = SimServer::start(vec![
+        SimAppliance::new("vcsa-api", "8.0.3.00400").history_days(2),
+        SimAppliance::new("vcsa-rest", "6.7.0.44000").history_days(2),
+    ])
+    .await;
+    let (store, _dir) = fresh_store(&["vcsa-api", "vcsa-rest"]).await;
+    let clients = vec![
+        sim.client("vcsa-api", TIMEOUT),
+        sim.client("vcsa-rest", TIMEOUT),
+    ];
+    let settings = PollerSettings {
+        interval: Duration::from_secs(3600),
+        running_interval: Duration::from_secs(3600),
+        max_backoff: Duration::from_secs(3600),
+        concurrency: 2,
+        initial_spread: Duration::ZERO,
+    };
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let poller = tokio::spawn(run(store.clone(), clients, settings, shutdown.clone()));
+
+    // Bounded wait for the first round to land.
+    for _ in 0..100 {
+        let polled = store.recent_polls("vcsa-api", 1).await.unwrap().len()
+            + store.recent_polls("vcsa-rest", 1).await.unwrap().len();
+        if polled == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sim.simulator.open_sessions("vcsa-api"), 1);
+    assert_eq!(sim.simulator.open_sessions("vcsa-rest"), 1);
+
+    shutdown.cancel();
+    poller.await.unwrap();
+    assert_eq!(sim.simulator.open_sessions("vcsa-api"), 0);
+    assert_eq!(sim.simulator.open_sessions("vcsa-rest"), 0);
+}
