@@ -13,13 +13,14 @@ use url::Url;
 
 use crate::app::{self, FirstPoll};
 use crate::config::{
-    ApplianceConfig, Config, DatabaseConfig, PollConfig, ServerConfig, TlsSetting,
+    ApplianceConfig, AuthConfig, Config, DatabaseConfig, PollConfig, ServerConfig, TlsSetting,
 };
 use crate::secret::Secret;
 use crate::simulator::{Profile, SimAppliance, SimConfig, SimSchedule, Simulator};
 
 const DEMO_USER: &str = "backup-reader@vsphere.local";
-const DEMO_PASSWORD: &str = "Demo-Passw0rd!";
+/// Password of every simulated demo appliance (tests search for it where it must not be).
+pub const DEMO_PASSWORD: &str = "Demo-Passw0rd!";
 
 /// How fast the demo moves; tests shorten every interval.
 #[derive(Debug, Clone)]
@@ -99,6 +100,8 @@ pub async fn prepare(
             concurrency: 8,
             max_backoff: tuning.poll_interval * 4,
         },
+        // Sign-in is off: the demo listens on loopback only, which `app::start` checks.
+        auth: AuthConfig::default(),
         appliances,
     };
     Ok(DemoFleet {

@@ -15,6 +15,7 @@ use vbdash::domain::{
     VersionInfo,
 };
 use vbdash::store::{ApplianceSettings, Store};
+use vbdash::web::auth::Auth;
 use vbdash::web::{self, AppState, WebSettings};
 
 /// Jobs seeded on the healthy appliance: more than one page of them.
@@ -223,6 +224,7 @@ async fn fixture() -> Fixture {
     let state = AppState {
         store,
         settings: WebSettings::default(),
+        auth: Auth::none(),
     };
     Fixture {
         router: web::router(state),

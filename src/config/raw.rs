@@ -23,6 +23,8 @@ pub(super) struct RawConfig {
     pub database: RawDatabase,
     #[serde(default)]
     pub poll: RawPoll,
+    #[serde(default)]
+    pub auth: super::auth::RawAuth,
     #[serde(default, rename = "appliance")]
     pub appliances: Vec<RawAppliance>,
 }
@@ -106,13 +108,13 @@ fn at_error(error: toml::de::Error, key: &str, text: &str, path: &Path) -> Confi
 }
 
 /// Builds errors for one file; keeps `validate` readable.
-struct Blame<'a> {
+pub(super) struct Blame<'a> {
     text: &'a str,
     path: &'a Path,
 }
 
 impl Blame<'_> {
-    fn at(&self, span: Option<Range<usize>>, key: &str, message: String) -> ConfigError {
+    pub(super) fn at(&self, span: Option<Range<usize>>, key: &str, message: String) -> ConfigError {
         // Values from the environment carry an empty span: name the variable instead.
         let span = span.filter(|s| !s.is_empty());
         if let (None, Some(variable)) = (&span, super::overrides::variable_for(key)) {
@@ -138,7 +140,7 @@ impl Blame<'_> {
     }
 
     /// Parses an optional spanned value, falling back to `default` when it is absent.
-    fn value<T, R>(
+    pub(super) fn value<T, R>(
         &self,
         raw: &At<R>,
         key: &str,
@@ -188,16 +190,10 @@ pub(super) fn validate(
         )?,
     };
 
-    let database = DatabaseConfig {
-        url: blame.value(
-            &raw.database.url,
-            "database.url",
-            "sqlite://vbdash.db".into(),
-            |s| check_database_url(s),
-        )?,
-    };
+    let database = validate_database(&raw.database, &blame)?;
 
     let poll = validate_poll(&raw.poll, &blame)?;
+    let auth = super::auth::validate(&raw.auth, server.listen, &blame)?;
     let default_grace = blame.value(&raw.poll.grace, "poll.grace", secs(2 * 3600), |s| {
         parse_duration(s)
     })?;
@@ -225,7 +221,29 @@ pub(super) fn validate(
         server,
         database,
         poll,
+        auth,
         appliances,
+    })
+}
+
+/// Validates the `[database]` table of a whole file and nothing else.
+pub(super) fn validate_database_only(
+    raw: &RawConfig,
+    text: &str,
+    path: &Path,
+) -> Result<DatabaseConfig, ConfigError> {
+    validate_database(&raw.database, &Blame { text, path })
+}
+
+/// Validates `[database]` alone.
+pub(super) fn validate_database(
+    raw: &RawDatabase,
+    blame: &Blame<'_>,
+) -> Result<DatabaseConfig, ConfigError> {
+    Ok(DatabaseConfig {
+        url: blame.value(&raw.url, "database.url", "sqlite://vbdash.db".into(), |s| {
+            check_database_url(s)
+        })?,
     })
 }
 

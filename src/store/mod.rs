@@ -6,13 +6,15 @@
 //!
 //! Each file holds the statements of one table or aggregate: `appliances`, `polls` (and
 //! `record_poll`, which writes to all of them), `jobs`, `schedules`, and `overview`, which
-//! maps rows to domain types.
+//! maps rows to domain types; `users` and `sessions` hold who may sign in.
 
 mod appliances;
 mod jobs;
 mod overview;
 mod polls;
 mod schedules;
+mod sessions;
+mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,6 +25,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use appliances::ApplianceSettings;
 pub use jobs::{JobPage, StoredJob};
 pub use schedules::ScheduleChange;
+pub use sessions::SessionRecord;
+pub use users::{Role, UnknownRole, UserCredentials, UserSummary};
 
 /// How long a statement waits for a lock held by another process before it fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
