@@ -11,6 +11,9 @@ use serde::{Deserialize, Deserializer};
 
 use super::version::ApplianceVersion;
 
+/// Host part of the hostile appliance's location: markup that runs script if unescaped.
+pub const HOSTILE_HOST: &str = "<img src=x onerror=alert('host')>";
+
 /// Backup location used when neither the schedule nor a request names one.
 pub const DEFAULT_LOCATION: &str = "nfs://nas-01.example.test/export/vcsa";
 
@@ -262,6 +265,23 @@ impl SimAppliance {
             seed: 0,
             fault: None,
             location: default_location(),
+        }
+    }
+
+    /// An appliance whose every text is hostile: its backup location and location user
+    /// hold markup and script, and every scheduled run fails with a message that repeats
+    /// the location's host. The dashboard must show all of it as text.
+    pub fn hostile_text(name: &str, version: &str) -> SimAppliance {
+        let location = format!("nfs://{HOSTILE_HOST}/export/<script>alert('location')</script>");
+        SimAppliance {
+            location: location.clone(),
+            ..SimAppliance::new(name, version)
+                .profile(Profile::FailsNightly)
+                .schedule(Some(SimSchedule {
+                    location,
+                    location_user: Some("<b onmouseover=alert('user')>backup</b>".to_owned()),
+                    ..SimSchedule::daily(2, 0)
+                }))
         }
     }
 

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
@@ -30,6 +30,7 @@ struct Identity {
 /// visitors to the public routes, and runs the rest with the page context set.
 pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let auth = state.auth.clone();
+    let local_sign_in = auth.config.mode == AuthMode::Local;
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -73,7 +74,13 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     let mut response = PAGE
         .scope(
             context.clone(),
-            decide(request, next, identity.clone_parts(), context),
+            decide(
+                request,
+                next,
+                identity.clone_parts(),
+                context,
+                local_sign_in,
+            ),
         )
         .await;
 
@@ -100,6 +107,7 @@ async fn decide(
     next: Next,
     (user, roleless): (Option<CurrentUser>, Option<String>),
     context: PageContext,
+    local_sign_in: bool,
 ) -> Response {
     let mut request = request;
     if csrf::is_unsafe(request.method()) {
@@ -139,7 +147,7 @@ async fn decide(
              Ask an administrator to map one of your groups to a role."
         ))
         .into_response(),
-        (None, None) => sign_in_first(&request),
+        (None, None) => sign_in_first(&request, local_sign_in),
     }
 }
 
@@ -185,9 +193,19 @@ fn is_public(path: &str) -> bool {
     path == "/login" || path == "/healthz" || path.starts_with("/static/")
 }
 
-/// A signed-out visitor: pages go to the sign-in page and come back after; htmx is told
-/// to go there; anything else gets a 401.
-fn sign_in_first(request: &Request) -> Response {
+/// A signed-out visitor. With local sign-in, pages go to the sign-in page and come back
+/// after, and htmx is told to go there; anything else gets a 401. Behind a proxy there is
+/// no sign-in page here: the request did not come through the proxy, or the proxy named
+/// nobody.
+fn sign_in_first(request: &Request, local_sign_in: bool) -> Response {
+    if !local_sign_in {
+        return WebError::Unauthorized(
+            "This dashboard signs people in through a proxy, and this request did not come \
+             through it with a user."
+                .into(),
+        )
+        .into_response();
+    }
     let target = request
         .uri()
         .path_and_query()
@@ -210,9 +228,7 @@ fn sign_in_first(request: &Request) -> Response {
     if request.method() == axum::http::Method::GET {
         return Redirect::to(&login).into_response();
     }
-    let mut response = WebError::Unauthorized("Sign in first.".into()).into_response();
-    *response.status_mut() = StatusCode::UNAUTHORIZED;
-    response
+    WebError::Unauthorized("Sign in first.".into()).into_response()
 }
 
 /// Cookies get `Secure` when vbdash is configured as behind TLS, or when a trusted proxy
