@@ -127,7 +127,11 @@ mod tests {
     use crate::domain::{JobState, JobType};
 
     fn job(id: &str, start: chrono::DateTime<Utc>) -> Job {
-        let mut job = Job::new(JobId::parse(id).unwrap(), JobType::Scheduled, JobState::Succeeded);
+        let mut job = Job::new(
+            JobId::parse(id).unwrap(),
+            JobType::Scheduled,
+            JobState::Succeeded,
+        );
         job.start_time = Some(start);
         job
     }
