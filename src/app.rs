@@ -61,9 +61,8 @@ pub async fn start(
     let addr = listener.local_addr()?;
     check_auth(config, addr)?;
 
-    let store = Store::open(&config.database.url)
-        .await
-        .with_context(|| format!("cannot open the database {}", config.database.url))?;
+    // The store's own error already names the database.
+    let store = Store::open(&config.database.url).await?;
     store.sync_appliances(&appliance_settings(config)).await?;
 
     let clients = build_clients(config)?;
