@@ -43,7 +43,10 @@ impl Write for Captured {
 
 impl Captured {
     fn text(&self) -> String {
-        let bytes = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let bytes = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         String::from_utf8_lossy(&bytes).into_owned()
     }
 }
@@ -184,9 +187,17 @@ async fn no_secret_reaches_the_database_the_logs_or_a_page() {
     };
     let (_, login) = visitor.get("/login").await;
     let token = csrf_of(&login);
-    let wrong = [("csrf_token", token.as_str()), ("user", "ops"), ("password", WRONG_PASSWORD)];
+    let wrong = [
+        ("csrf_token", token.as_str()),
+        ("user", "ops"),
+        ("password", WRONG_PASSWORD),
+    ];
     assert_eq!(visitor.post_form("/login", &wrong).await, 401);
-    let right = [("csrf_token", token.as_str()), ("user", "ops"), ("password", DASHBOARD_PASSWORD)];
+    let right = [
+        ("csrf_token", token.as_str()),
+        ("user", "ops"),
+        ("password", DASHBOARD_PASSWORD),
+    ];
     assert_eq!(visitor.post_form("/login", &right).await, 303);
     let session = visitor
         .cookies
@@ -211,7 +222,13 @@ async fn no_secret_reaches_the_database_the_logs_or_a_page() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     server.stop().await;
 
-    let secrets = [DEMO_PASSWORD, BACKUP_SECRET, DASHBOARD_PASSWORD, WRONG_PASSWORD, &session];
+    let secrets = [
+        DEMO_PASSWORD,
+        BACKUP_SECRET,
+        DASHBOARD_PASSWORD,
+        WRONG_PASSWORD,
+        &session,
+    ];
     let log_text = logs.text();
     assert!(log_text.contains("sign-in failed"), "logs were captured");
     let mut files = Vec::new();

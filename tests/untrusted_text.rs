@@ -35,7 +35,10 @@ fn assert_inert(html: &str, uri: &str) {
 
     let doc = Html::parse_document(html);
     let scripts = Selector::parse("script").unwrap();
-    assert!(doc.select(&scripts).all(|s| s.attr("src").is_some()), "{uri}");
+    assert!(
+        doc.select(&scripts).all(|s| s.attr("src").is_some()),
+        "{uri}"
+    );
     let handlers = Selector::parse("[onerror], [onmouseover], img").unwrap();
     assert_eq!(doc.select(&handlers).count(), 0, "{uri}");
 }
@@ -59,8 +62,14 @@ async fn hostile_messages_and_locations_render_as_text() {
     let appliance_uri = format!("/appliances/{NAME}");
     let appliance = page(&router, &appliance_uri).await;
     assert_inert(&appliance, &appliance_uri);
-    let text: String = Html::parse_document(&appliance).root_element().text().collect();
-    assert!(text.contains("<script>alert('location')</script>"), "location shown as text");
+    let text: String = Html::parse_document(&appliance)
+        .root_element()
+        .text()
+        .collect();
+    assert!(
+        text.contains("<script>alert('location')</script>"),
+        "location shown as text"
+    );
     assert!(text.contains(HOSTILE_HOST), "failure message shown as text");
 
     let doc = Html::parse_document(&appliance);
