@@ -82,7 +82,12 @@ pub async fn submit(
     let limiter = &state.auth.limiter;
 
     if let Some(lockout) = limiter.locked(&user_name, &address, Instant::now()) {
-        tracing::warn!(user.name = %user_name, client.address = %address, ?lockout, "sign-in refused: too many failures");
+        tracing::warn!(
+            user.name = %user_name,
+            client.address = %address,
+            ?lockout,
+            "sign-in refused: too many failures"
+        );
         let why = match lockout {
             Lockout::User => {
                 "Too many failed sign-ins for this user. Wait 15 minutes and try again."
@@ -126,7 +131,12 @@ pub async fn submit(
         .await
         .map_err(WebError::internal)?;
     limiter.clear_user(&user_name);
-    tracing::info!(user.name = %user.name, user.role = %user.role, client.address = %address, "signed in");
+    tracing::info!(
+        user.name = %user.name,
+        user.role = %user.role,
+        client.address = %address,
+        "signed in"
+    );
 
     let secure = super::gate::cookies_secure(&state.auth, client.0, &headers);
     let mut response = Redirect::to(&next).into_response();

@@ -27,7 +27,10 @@ pub enum ProxyIdentity {
 pub fn identify(settings: &ProxyAuth, peer: Option<IpAddr>, headers: &HeaderMap) -> ProxyIdentity {
     let Some(peer) = peer.filter(|ip| settings.trusts(*ip)) else {
         if headers.contains_key(settings.user_header.as_str()) {
-            tracing::debug!(client.address = ?peer, "user header from an untrusted address ignored");
+            tracing::debug!(
+                client.address = ?peer,
+                "user header from an untrusted address ignored"
+            );
         }
         return ProxyIdentity::Nobody;
     };
