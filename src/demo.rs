@@ -114,15 +114,16 @@ pub async fn prepare(
 
 /// Runs the demo until Ctrl-C.
 pub async fn run(listen: SocketAddr, database: Option<PathBuf>) -> anyhow::Result<()> {
+    // The address first: if it is taken, say so before anything else starts.
+    let listener = TcpListener::bind(listen).await.with_context(|| {
+        format!("cannot listen on {listen}; pick another address with --listen 127.0.0.1:PORT")
+    })?;
     let tempdir = tempfile_dir()?;
     let database = database.unwrap_or_else(|| tempdir.join("vbdash-demo.db"));
     let tuning = DemoTuning::default();
 
     println!("Starting simulated appliances and polling their history...");
     let fleet = prepare(database.clone(), listen, &tuning).await?;
-    let listener = TcpListener::bind(listen).await.with_context(|| {
-        format!("cannot listen on {listen}; pick another address with --listen 127.0.0.1:PORT")
-    })?;
     let app = app::start(&fleet.config, listener, FirstPoll::BeforeServing).await?;
 
     println!(

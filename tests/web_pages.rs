@@ -550,3 +550,21 @@ async fn a_running_job_page_refreshes_itself_and_a_finished_one_does_not() {
     let doc = f.get(&finished).await.html();
     assert!(select(&doc, "#job-live")[0].attr("hx-trigger").is_none());
 }
+
+#[tokio::test]
+async fn a_page_past_the_end_shows_the_last_page() {
+    let f = fixture().await;
+
+    let answer = f.get("/appliances/vc-good/jobs?page=999").await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(
+        !answer.body.contains("999"),
+        "the pager still speaks of page 999"
+    );
+    let doc = answer.html();
+    assert!(
+        !select(&doc, "#jobs tbody a").is_empty(),
+        "the last page has jobs"
+    );
+}

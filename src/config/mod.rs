@@ -96,9 +96,9 @@ pub struct ApplianceConfig {
 impl Config {
     /// Reads and validates `path`, then applies the `VBDASH_*` variables of `env`.
     pub fn load(path: &Path, env: &[(String, String)]) -> Result<Config, ConfigError> {
-        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+        let bytes = std::fs::read(path).map_err(|reason| ConfigError::Read {
             file: path.to_path_buf(),
-            source,
+            reason,
         })?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -130,9 +130,9 @@ impl Config {
         path: &Path,
         env: &[(String, String)],
     ) -> Result<DatabaseConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|reason| ConfigError::Read {
             file: path.to_path_buf(),
-            source,
+            reason,
         })?;
         let mut raw = raw::parse(&text, path)?;
         overrides::apply(&mut raw, env)?;

@@ -166,19 +166,19 @@ impl SimConfig {
     pub fn from_toml_str(text: &str, path: &Path) -> anyhow::Result<SimConfig> {
         let file = path.display();
         let deserializer = toml::Deserializer::parse(text)
-            .map_err(|err| anyhow!("{file}:{}: {}", line_of(text, &err), err.message()))?;
+            .map_err(|err| anyhow!("{file}, line {}: {}", line_of(text, &err), err.message()))?;
 
         let config: SimConfig = serde_path_to_error::deserialize(deserializer).map_err(|err| {
             let key = err.path().to_string();
             let inner = err.into_inner();
             anyhow!(
-                "{file}:{}: key `{key}`: {}",
+                "{file}, line {}, key `{key}`: {}",
                 line_of(text, &inner),
                 inner.message()
             )
         })?;
 
-        config.check().map_err(|err| anyhow!("{file}: {err}"))?;
+        config.check().map_err(|err| anyhow!("{file}, {err}"))?;
         Ok(config)
     }
 
@@ -555,7 +555,7 @@ fault = "http500_html"
         let text = "[[appliances]]\nname = \"a\"\nversion = \"8.0.3.00400\"\n\
                     job_minutes = \"x\"\n";
         let message = parse(text).unwrap_err().to_string();
-        assert!(message.starts_with("sim.toml:4:"), "{message}");
+        assert!(message.starts_with("sim.toml, line 4, key"), "{message}");
         assert!(message.contains("job_minutes"), "{message}");
     }
 

@@ -44,30 +44,29 @@ pub struct Store {
 }
 
 /// What went wrong in the store. The text says what was being done, never what was stored.
+/// Causes are part of the message rather than a `source`, so that printing the whole
+/// chain does not repeat them.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be opened or created.
-    #[error("cannot open the database {location}: {source}")]
+    #[error("cannot open the database {location}: {reason}")]
     Open {
         location: String,
-        #[source]
-        source: sqlx::Error,
+        reason: sqlx::Error,
     },
 
     /// The schema could not be brought up to date.
-    #[error("cannot apply the migrations to the database {location}: {source}")]
+    #[error("cannot apply the migrations to the database {location}: {reason}")]
     Migrate {
         location: String,
-        #[source]
-        source: sqlx::migrate::MigrateError,
+        reason: sqlx::migrate::MigrateError,
     },
 
     /// A statement failed; `action` says which step, such as "recording a poll".
-    #[error("{action} failed: {source}")]
+    #[error("{action} failed: {reason}")]
     Query {
         action: &'static str,
-        #[source]
-        source: sqlx::Error,
+        reason: sqlx::Error,
     },
 
     /// A poll was recorded for an appliance that was never synced from the configuration.
@@ -89,7 +88,10 @@ trait Context<T> {
 
 impl<T> Context<T> for Result<T, sqlx::Error> {
     fn context(self, action: &'static str) -> StoreResult<T> {
-        self.map_err(|source| StoreError::Query { action, source })
+        self.map_err(|source| StoreError::Query {
+            action,
+            reason: source,
+        })
     }
 }
 
@@ -100,7 +102,7 @@ impl Store {
     pub async fn open(url_or_path: &str) -> StoreResult<Store> {
         let open_error = |source| StoreError::Open {
             location: url_or_path.to_owned(),
-            source,
+            reason: source,
         };
 
         let in_memory = is_in_memory(url_or_path);
@@ -140,7 +142,7 @@ impl Store {
             .await
             .map_err(|source| StoreError::Migrate {
                 location: url_or_path.to_owned(),
-                source,
+                reason: source,
             })?;
 
         tracing::info!(database = url_or_path, "database opened");
