@@ -103,6 +103,7 @@ pub async fn prepare(
         // Sign-in is off: the demo listens on loopback only, which `app::start` checks.
         auth: AuthConfig::default(),
         appliances,
+        presets: Vec::new(),
     };
     Ok(DemoFleet {
         simulator,

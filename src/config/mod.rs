@@ -8,6 +8,7 @@
 mod auth;
 mod error;
 mod overrides;
+mod presets;
 mod raw;
 mod values;
 
@@ -22,6 +23,7 @@ use crate::secret::Secret;
 
 pub use auth::{AuthConfig, AuthMode, ProxyAuth, check_loopback};
 pub use error::ConfigError;
+pub use presets::Preset;
 pub use values::{parse_duration, parse_zone};
 
 /// The whole configuration, validated.
@@ -35,6 +37,8 @@ pub struct Config {
     /// Who may use the dashboard.
     pub auth: AuthConfig,
     pub appliances: Vec<ApplianceConfig>,
+    /// Backup locations offered by actions (`[[preset]]`).
+    pub presets: Vec<Preset>,
 }
 
 #[derive(Debug, Clone)]

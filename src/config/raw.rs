@@ -27,6 +27,8 @@ pub(super) struct RawConfig {
     pub auth: super::auth::RawAuth,
     #[serde(default, rename = "appliance")]
     pub appliances: Vec<RawAppliance>,
+    #[serde(default, rename = "preset")]
+    pub presets: Vec<super::presets::RawPreset>,
 }
 
 /// A value as written, with where it was written (`None` when it came from elsewhere,
@@ -157,7 +159,7 @@ impl Blame<'_> {
     }
 
     /// A path written in the file is taken relative to the file's folder.
-    fn relative_path(&self, written: &str) -> PathBuf {
+    pub(super) fn relative_path(&self, written: &str) -> PathBuf {
         let written = Path::new(written);
         if written.is_absolute() {
             return written.to_path_buf();
@@ -226,6 +228,8 @@ pub(super) fn validate(
         appliances.push(validate_appliance(a, index, default_grace, &blame, env)?);
     }
 
+    let presets = super::presets::validate(&raw.presets, &blame, env)?;
+
     Ok(Config {
         source: path.to_path_buf(),
         server,
@@ -233,6 +237,7 @@ pub(super) fn validate(
         poll,
         auth,
         appliances,
+        presets,
     })
 }
 
@@ -385,7 +390,7 @@ fn resolve_password(
 
 /// Reads a password file: a regular file of at most 4 KiB (a FIFO or a device would hang
 /// or never end), trailing newline removed, not empty.
-fn read_password_file(path: &Path) -> Result<Secret, String> {
+pub(super) fn read_password_file(path: &Path) -> Result<Secret, String> {
     const MAX_BYTES: u64 = 4096;
     let shown = path.display();
 

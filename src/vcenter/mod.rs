@@ -8,6 +8,7 @@
 pub mod client;
 pub mod envelope;
 pub mod error;
+pub mod location;
 pub mod mapping;
 pub mod models;
 pub mod paths;
