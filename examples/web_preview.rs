@@ -362,6 +362,7 @@ async fn main() -> anyhow::Result<()> {
         settings: WebSettings::default(),
         // Sign-in is off: the preview listens on 127.0.0.1 only.
         auth: vbdash::web::auth::Auth::none(),
+        actions: vbdash::web::actions::Actions::none(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("http://{}/", listener.local_addr()?);

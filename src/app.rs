@@ -66,6 +66,7 @@ pub async fn start(
     store.sync_appliances(&appliance_settings(config)).await?;
 
     let clients = build_clients(config)?;
+    let actions = web::actions::Actions::new(&clients, config.presets.clone());
     if first_poll == FirstPoll::BeforeServing {
         poller::poll_all_once(&store, &clients, config.poll.concurrency).await;
     }
@@ -87,6 +88,7 @@ pub async fn start(
             display_zone: config.server.display_zone,
         },
         auth: Auth::new(config.auth.clone()),
+        actions,
     };
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {

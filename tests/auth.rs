@@ -160,6 +160,7 @@ fn router_over(store: &Store, config: AuthConfig) -> Router {
         store: store.clone(),
         settings: WebSettings::default(),
         auth: Auth::new(config),
+        actions: vbdash::web::actions::Actions::none(),
     })
 }
 
@@ -260,6 +261,32 @@ const MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
         "/appliances/{name}/jobs/{job_id}",
         "/appliances/vc-1/jobs/20261201-020000-24322831",
         [303, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/appliances/{name}/backup",
+        "/appliances/vc-1/backup",
+        [303, 403, 200, 200],
+    ),
+    // Allowed requests without a preset are refused as bad input before anything is sent.
+    (
+        "POST",
+        "/appliances/{name}/backup",
+        "/appliances/vc-1/backup",
+        [401, 403, 400, 400],
+    ),
+    (
+        "POST",
+        "/appliances/{name}/validate",
+        "/appliances/vc-1/validate",
+        [401, 403, 400, 400],
+    ),
+    // This site has no appliance client, so an allowed cancel finds no appliance.
+    (
+        "POST",
+        "/appliances/{name}/jobs/{job_id}/cancel",
+        "/appliances/vc-1/jobs/20261201-020000-24322831/cancel",
+        [401, 403, 404, 404],
     ),
     ("GET", "/users", "/users", [303, 403, 403, 200]),
     ("GET", "/login", "/login", [200, 200, 200, 200]),

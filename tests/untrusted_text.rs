@@ -54,6 +54,7 @@ async fn hostile_messages_and_locations_render_as_text() {
         store,
         settings: WebSettings::default(),
         auth: Auth::none(),
+        actions: vbdash::web::actions::Actions::none(),
     });
 
     let fleet = page(&router, "/").await;

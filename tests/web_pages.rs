@@ -225,6 +225,7 @@ async fn fixture() -> Fixture {
         store,
         settings: WebSettings::default(),
         auth: Auth::none(),
+        actions: vbdash::web::actions::Actions::none(),
     };
     Fixture {
         router: web::router(state),

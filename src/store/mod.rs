@@ -8,6 +8,7 @@
 //! `record_poll`, which writes to all of them), `jobs`, `schedules`, and `overview`, which
 //! maps rows to domain types; `users` and `sessions` hold who may sign in.
 
+mod actions;
 mod appliances;
 mod jobs;
 mod overview;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use actions::{AuditEntry, AuditFilter};
 pub use appliances::ApplianceSettings;
 pub use jobs::{JobPage, StoredJob};
 pub use schedules::ScheduleChange;

@@ -5,6 +5,8 @@
 //! [`paths`] builds every URL, [`envelope`] unwraps answers and reads error envelopes,
 //! [`models`] holds the wire types and [`mapping`] turns them into `crate::domain` types.
 
+pub mod backup;
+pub mod backup_password;
 pub mod client;
 pub mod envelope;
 pub mod error;

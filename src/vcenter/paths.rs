@@ -26,6 +26,10 @@ pub enum Endpoint<'a> {
     Version,
     /// Whether the recovery subsystem is supported.
     RecoveryInfo,
+    /// The parts a backup may include.
+    Parts,
+    /// Size of one part, in megabytes.
+    PartSize(&'a str),
     /// Ids of all backup jobs.
     JobList,
     /// Start a backup job.
@@ -40,8 +44,12 @@ pub enum Endpoint<'a> {
     BackupValidate,
     /// All schedules, keyed by schedule id.
     Schedules,
+    /// Create a schedule: the id is in the path on `/rest`, in the body on `/api`.
+    ScheduleCreate(&'a str),
     /// Change a schedule.
     ScheduleUpdate(&'a str),
+    /// Delete a schedule.
+    ScheduleDelete(&'a str),
     /// Start a backup with the settings of a schedule.
     ScheduleRun(&'a str),
 }
@@ -88,6 +96,11 @@ impl Endpoint<'_> {
             (Rest, RecoveryInfo) => Route::new(M::GET, RECOVERY_REST, &[]),
             (Api, RecoveryInfo) => Route::new(M::GET, RECOVERY_API, &[]),
 
+            (Rest, Parts) => Route::new(M::GET, BACKUP_REST, &["parts"]),
+            (Api, Parts) => Route::new(M::GET, BACKUP_API, &["parts"]),
+            (Rest, PartSize(id)) => Route::new(M::GET, BACKUP_REST, &["parts", id]),
+            (Api, PartSize(id)) => Route::new(M::GET, BACKUP_API, &["parts", id]),
+
             (Rest, JobList) => Route::new(M::GET, BACKUP_REST, &["job"]),
             (Api, JobList) => Route::new(M::GET, BACKUP_API, &["job"]),
             (Rest, JobCreate) => Route::new(M::POST, BACKUP_REST, &["job"]),
@@ -119,6 +132,10 @@ impl Endpoint<'_> {
 
             (Rest, Schedules) => Route::new(M::GET, BACKUP_REST, &["schedules"]),
             (Api, Schedules) => Route::new(M::GET, BACKUP_API, &["schedules"]),
+            (Rest, ScheduleCreate(id)) => Route::new(M::POST, BACKUP_REST, &["schedules", id]),
+            (Api, ScheduleCreate(_)) => Route::new(M::POST, BACKUP_API, &["schedules"]),
+            (Rest, ScheduleDelete(id)) => Route::new(M::DELETE, BACKUP_REST, &["schedules", id]),
+            (Api, ScheduleDelete(id)) => Route::new(M::DELETE, BACKUP_API, &["schedules", id]),
             (Rest, ScheduleUpdate(id)) => {
                 Route::new(M::PUT, BACKUP_REST, &["schedules", "update", id])
             }

@@ -5,6 +5,7 @@
 //! askama on the way out.
 #![warn(missing_docs)]
 
+pub mod actions;
 pub mod appliance;
 pub mod auth;
 pub mod common;

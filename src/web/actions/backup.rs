@@ -1,0 +1,197 @@
+//! Starting a backup on one appliance: the form and the start itself.
+
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+
+use super::form::{self, FormFields};
+use super::{Audit, client_of};
+use crate::domain::JobType;
+use crate::domain::text::bounded;
+use crate::vcenter::backup::is_feature_in_use;
+use crate::vcenter::{ApplianceClient, VcError};
+use crate::views::actions::{
+    BackupFormPage, OutcomePage, PartChoice, PresetChoice, Tone, part_size_words,
+};
+use crate::views::format::path_segment;
+use crate::web::AppState;
+use crate::web::auth::CurrentUser;
+use crate::web::error::WebError;
+
+/// The audit word of a start.
+pub const ACTION_START: &str = "backup.start";
+
+/// The address of an appliance page.
+pub(crate) fn appliance_href(name: &str) -> String {
+    format!("/appliances/{}", path_segment(name))
+}
+
+/// `GET /appliances/{name}/backup`: the form, with the presets this appliance's version
+/// accepts and the parts it lists.
+pub async fn form_page(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<BackupFormPage, WebError> {
+    let Path(name) = name?;
+    let overview = state
+        .store
+        .appliance_overview(&name)
+        .await
+        .map_err(WebError::internal)?
+        .ok_or_else(|| crate::web::appliances::unknown_appliance(&name))?;
+    let client = state.actions.client(&name);
+
+    let version = match (overview.version, client) {
+        (Some(v), _) => Some(v.version),
+        (None, Some(client)) => client.version().await.ok().map(|v| v.version),
+        (None, None) => None,
+    };
+    let (offered, hidden) = preset_choices(&state, version.as_deref());
+    let (parts, parts_problem) = match client {
+        Some(client) => match list_parts(client).await {
+            Ok(parts) => (parts, None),
+            Err(err) => (Vec::new(), Some(err.to_string())),
+        },
+        None => (
+            Vec::new(),
+            Some("vbdash has no connection to this appliance".to_owned()),
+        ),
+    };
+
+    Ok(BackupFormPage {
+        appliance_href: appliance_href(&name),
+        appliance: name,
+        version,
+        offered,
+        hidden,
+        parts,
+        parts_problem,
+        max_comment: form::MAX_COMMENT_CHARS,
+    })
+}
+
+fn preset_choices(
+    state: &AppState,
+    version: Option<&str>,
+) -> (Vec<PresetChoice>, Vec<PresetChoice>) {
+    state
+        .actions
+        .presets()
+        .iter()
+        .map(|p| PresetChoice {
+            name: p.name.clone(),
+            location: p.url.to_string(),
+            location_type: p.location_type.as_wire(),
+            hidden_because: p.location_type.supported_by(version).err(),
+        })
+        .partition(|choice| choice.hidden_because.is_none())
+}
+
+async fn list_parts(client: &ApplianceClient) -> Result<Vec<PartChoice>, VcError> {
+    let parts = client.parts().await?;
+    let mut choices = Vec::with_capacity(parts.len());
+    for part in parts {
+        // A size the appliance cannot give is not worth failing the form for.
+        let size = client.part_size_mb(&part.id).await.ok();
+        choices.push(PartChoice {
+            size: part_size_words(size),
+            checked: part.selected_by_default || !part.optional,
+            optional: part.optional,
+            id: part.id,
+            name: part.name,
+        });
+    }
+    Ok(choices)
+}
+
+/// `POST /appliances/{name}/backup`: checks the form, starts the backup, records the job
+/// as the appliance returned it and sends the browser to the job page.
+pub async fn start(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    name: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let Path(name) = name?;
+    let fields = FormFields::parse(&body);
+    let preset = form::preset(&state.actions, &fields)?;
+    let request = form::backup_request(preset, &fields)?;
+    let client = client_of(&state.actions, &name)?;
+    form::check_supported(
+        preset,
+        form::known_version(&state.store, client).await.as_deref(),
+    )?;
+
+    let audit = Audit {
+        user: &user,
+        appliance: Some(&name),
+        action: ACTION_START,
+        detail: format!(
+            "preset {}, parts [{}]{}",
+            preset.name,
+            request.parts.join(", "),
+            if request.backup_password.is_some() {
+                ", encrypted"
+            } else {
+                ""
+            }
+        ),
+        reason: request.comment.clone(),
+    };
+
+    match client.start_backup(&request).await {
+        Ok(mut job) => {
+            job.job_type = JobType::Manual;
+            job.location = Some(bounded(&request.location, 500));
+            state
+                .store
+                .record_started_job(&name, &job, Utc::now())
+                .await
+                .map_err(WebError::internal)?;
+            audit
+                .record(&state.store, true, &format!("started job {}", job.id))
+                .await?;
+            let href = format!("{}/jobs/{}", appliance_href(&name), job.id);
+            Ok(Redirect::to(&href).into_response())
+        }
+        Err(err) => {
+            let (status, verdict, summary, tone) = refused_words(&name, &err);
+            audit.record(&state.store, false, &summary).await?;
+            let page = OutcomePage {
+                appliance_href: appliance_href(&name),
+                appliance: name,
+                title: "Backup not started".to_owned(),
+                verdict: verdict.to_owned(),
+                tone,
+                summary,
+                messages: Vec::new(),
+                next: None,
+            };
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+/// Status and words of a start the appliance refused.
+fn refused_words(name: &str, err: &VcError) -> (StatusCode, &'static str, String, Tone) {
+    if is_feature_in_use(err) {
+        return (
+            StatusCode::CONFLICT,
+            "Another backup is running",
+            format!(
+                "{name} is already running a backup or restore, so it did not start another \
+                 one. Try again when that one has finished."
+            ),
+            Tone::Warning,
+        );
+    }
+    (
+        StatusCode::BAD_GATEWAY,
+        "Refused",
+        format!("{name} did not start the backup: {err}."),
+        Tone::Bad,
+    )
+}

@@ -1,0 +1,394 @@
+//! Actions end to end: the real router, a real SQLite file and the simulator on
+//! 127.0.0.1, on both API generations.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use scraper::{Html, Selector};
+use tower::ServiceExt;
+use url::Url;
+
+use common::SimServer;
+use vbdash::config::Preset;
+use vbdash::domain::{JobId, JobState};
+use vbdash::secret::Secret;
+use vbdash::simulator::SimAppliance;
+use vbdash::store::{AuditFilter, Store};
+use vbdash::vcenter::ApplianceClient;
+use vbdash::vcenter::location::LocationType;
+use vbdash::web::actions::Actions;
+use vbdash::web::auth::Auth;
+use vbdash::web::{self, AppState, WebSettings};
+
+const API: &str = "vc-api";
+const REST: &str = "vc-rest";
+const BACKUP_PASSWORD: &str = "Xk7#pLq2mW";
+const LOCATION_PASSWORD: &str = "location-secret-42";
+
+struct Site {
+    router: Router,
+    store: Store,
+    sim: SimServer,
+    clients: Vec<Arc<ApplianceClient>>,
+    cookie: String,
+    csrf: String,
+    _dir: tempfile::TempDir,
+}
+
+struct Answer {
+    status: StatusCode,
+    location: String,
+    body: String,
+}
+
+fn presets() -> Vec<Preset> {
+    let preset = |name: &str, url: &str, user: Option<&str>, password: Option<&str>| Preset {
+        name: name.to_owned(),
+        url: Url::parse(url).unwrap(),
+        location_type: LocationType::from_scheme(url.split(':').next().unwrap()).unwrap(),
+        user: user.map(str::to_owned),
+        password: password.map(Secret::new),
+    };
+    vec![
+        preset("nas", "nfs://nas-01.example.test/export/vcsa", None, None),
+        preset(
+            "offsite",
+            "sftp://backup-01.example.test/srv/vcsa",
+            Some("svc-backup"),
+            Some(LOCATION_PASSWORD),
+        ),
+        preset("web", "https://backup-02.example.test/vcsa", None, None),
+    ]
+}
+
+async fn site() -> Site {
+    let sim = SimServer::start(vec![
+        SimAppliance::new(API, "8.0.3.00400").history_days(3),
+        SimAppliance::new(REST, "6.7.0.44000").history_days(3),
+    ])
+    .await;
+    let (store, dir) = common::fresh_store(&[API, REST]).await;
+    let clients = vec![
+        sim.client(API, Duration::from_secs(5)),
+        sim.client(REST, Duration::from_secs(5)),
+    ];
+    vbdash::poller::poll_all_once(&store, &clients, 2).await;
+
+    let router = web::router(AppState {
+        store: store.clone(),
+        settings: WebSettings::default(),
+        auth: Auth::none(),
+        actions: Actions::new(&clients, presets()),
+    });
+    let mut site = Site {
+        router,
+        store,
+        sim,
+        clients,
+        cookie: String::new(),
+        csrf: String::new(),
+        _dir: dir,
+    };
+    site.open_session().await;
+    site
+}
+
+impl Site {
+    /// Visits a page as a browser does and keeps its cookie and CSRF token.
+    async fn open_session(&mut self) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(Request::get("/").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let cookie = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("vbdash_browser="))
+            .and_then(|v| v.split(';').next())
+            .unwrap()
+            .to_owned();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 24)
+            .await
+            .unwrap();
+        let doc = Html::parse_document(&String::from_utf8_lossy(&body));
+        let meta = Selector::parse("meta[name=csrf-token]").unwrap();
+        self.csrf = doc
+            .select(&meta)
+            .next()
+            .and_then(|m| m.attr("content"))
+            .unwrap()
+            .to_owned();
+        self.cookie = cookie;
+    }
+
+    async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 24)
+            .await
+            .unwrap();
+        Answer {
+            status,
+            location,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    async fn get(&self, uri: &str) -> Answer {
+        let request = Request::get(uri)
+            .header(header::COOKIE, &self.cookie)
+            .body(Body::empty())
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Posts `form` with the session's CSRF token added.
+    async fn post(&self, uri: &str, form: &str) -> Answer {
+        let body = format!("csrf_token={}&{form}", self.csrf);
+        self.post_raw(uri, &body).await
+    }
+
+    async fn post_raw(&self, uri: &str, body: &str) -> Answer {
+        let request = Request::post(uri)
+            .header(header::COOKIE, &self.cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    async fn poll(&self) {
+        vbdash::poller::poll_all_once(&self.store, &self.clients, 2).await;
+    }
+
+    async fn audit(&self) -> Vec<vbdash::store::AuditEntry> {
+        let filter = AuditFilter {
+            limit: 100,
+            ..AuditFilter::default()
+        };
+        self.store.audit_entries(&filter).await.unwrap()
+    }
+}
+
+fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn the_form_offers_what_the_version_accepts_and_lists_parts() {
+    let site = site().await;
+
+    let api = site.get(&format!("/appliances/{API}/backup")).await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    for name in ["nas", "offsite", "web"] {
+        assert!(
+            api.body.contains(&format!("<option value=\"{name}\"")),
+            "{name}"
+        );
+    }
+    assert!(api.body.contains("value=\"seat\""), "{}", api.body);
+    assert!(!api.body.contains(LOCATION_PASSWORD));
+
+    let rest = site.get(&format!("/appliances/{REST}/backup")).await;
+    assert_eq!(rest.status, StatusCode::OK);
+    assert!(rest.body.contains("<option value=\"web\""));
+    assert!(!rest.body.contains("<option value=\"nas\""));
+    assert!(!rest.body.contains("<option value=\"offsite\""));
+    assert!(
+        rest.body.contains("NFS needs version 6.7.2 or later"),
+        "{}",
+        rest.body
+    );
+    assert!(rest.body.contains("SFTP needs version 7.0.0 or later"));
+}
+
+async fn start_and_follow(site: &Site, appliance: &str, preset: &str) {
+    let jobs_before = site.sim.simulator.job_count(appliance);
+    let form = format!(
+        "preset={preset}&parts=seat&comment=before+upgrade&backup_password={}",
+        encode(BACKUP_PASSWORD)
+    );
+    let started = site
+        .post(&format!("/appliances/{appliance}/backup"), &form)
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    assert_eq!(site.sim.simulator.job_count(appliance), jobs_before + 1);
+
+    let prefix = format!("/appliances/{appliance}/jobs/");
+    let id = started.location.strip_prefix(&prefix).unwrap();
+    let stored = site
+        .store
+        .get_job(appliance, &JobId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .expect("the job is recorded before any poll");
+    assert_eq!(stored.job.state, JobState::Running);
+
+    let page = site.get(&started.location).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("hx-trigger=\"every"),
+        "the page follows the job"
+    );
+    assert!(
+        page.body.contains("id=\"cancel-job\""),
+        "a running job can be canceled"
+    );
+    let appliance_page = site.get(&format!("/appliances/{appliance}")).await;
+    assert!(appliance_page.body.contains("id=\"back-up\""));
+
+    // A second start while the first runs is an outcome in words, and records nothing.
+    let again = site
+        .post(&format!("/appliances/{appliance}/backup"), &form)
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert!(again.body.contains("already running a backup"));
+    assert_eq!(site.sim.simulator.job_count(appliance), jobs_before + 1);
+
+    let audit = site.audit().await;
+    assert!(audit[0].outcome.contains("already running"));
+    assert!(!audit[0].ok);
+    assert!(audit[1].ok && audit[1].outcome.contains(id));
+    let everything = format!("{audit:?}");
+    assert!(!everything.contains(BACKUP_PASSWORD) && !everything.contains(LOCATION_PASSWORD));
+}
+
+#[tokio::test]
+async fn a_backup_starts_on_both_generations() {
+    let site = site().await;
+    start_and_follow(&site, API, "offsite").await;
+    start_and_follow(&site, REST, "web").await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_field_and_reason_and_nothing_sent() {
+    let site = site().await;
+    let jobs_before = site.sim.simulator.job_count(API);
+    let uri = format!("/appliances/{API}/backup");
+
+    let cases = [
+        (
+            "preset=web&backup_password=short",
+            "backup_password",
+            "8 to 20",
+        ),
+        (
+            "preset=web&backup_password=abcdefgh1%21",
+            "backup_password",
+            "upper-case",
+        ),
+        ("parts=seat", "preset", "choose"),
+        ("preset=nope", "preset", "no preset"),
+        ("preset=web&parts=a%2Fb", "parts", "not a part id"),
+    ];
+    for (form, field, words) in cases {
+        let answer = site.post(&uri, form).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{form}");
+        assert!(answer.body.contains(field), "{form}: {}", answer.body);
+        assert!(answer.body.contains(words), "{form}: {}", answer.body);
+        assert!(answer.body.contains("Nothing was sent"));
+    }
+
+    let rest = site
+        .post(&format!("/appliances/{REST}/backup"), "preset=nas")
+        .await;
+    assert_eq!(rest.status, StatusCode::BAD_REQUEST);
+    assert!(rest.body.contains("6.7.2"));
+
+    assert_eq!(site.sim.simulator.job_count(API), jobs_before);
+    assert!(
+        site.audit().await.is_empty(),
+        "nothing half-done is recorded"
+    );
+}
+
+#[tokio::test]
+async fn the_csrf_token_is_required() {
+    let site = site().await;
+    let answer = site
+        .post_raw(&format!("/appliances/{API}/backup"), "preset=web")
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    let answer = site
+        .post_raw(&format!("/appliances/{API}/validate"), "preset=web")
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn validation_shows_the_verdict_on_both_generations() {
+    let site = site().await;
+    for (appliance, preset) in [(API, "offsite"), (REST, "web")] {
+        let answer = site
+            .post(
+                &format!("/appliances/{appliance}/validate"),
+                &format!("preset={preset}"),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert!(answer.body.contains(">OK<"), "{}", answer.body);
+        assert!(answer.body.contains("can back up to"));
+    }
+    let audit = site.audit().await;
+    assert_eq!(audit.len(), 2);
+    assert!(audit.iter().all(|e| e.action == "backup.validate" && e.ok));
+}
+
+#[tokio::test]
+async fn cancel_shows_the_answer_and_waits_for_a_poll() {
+    let site = site().await;
+    for (appliance, preset) in [(API, "offsite"), (REST, "web")] {
+        let started = site
+            .post(
+                &format!("/appliances/{appliance}/backup"),
+                &format!("preset={preset}"),
+            )
+            .await;
+        assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+        let id = started.location.rsplit('/').next().unwrap().to_owned();
+        let job_id = JobId::parse(&id).unwrap();
+
+        let cancel = site.post(&format!("{}/cancel", started.location), "").await;
+        assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.body);
+        assert!(cancel.body.contains("accepted the request to cancel"));
+        assert!(
+            cancel.body.contains("accepted."),
+            "the appliance's own message"
+        );
+
+        let stored = site
+            .store
+            .get_job(appliance, &job_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.job.state, JobState::Running, "not on the 200 alone");
+
+        site.poll().await;
+        let stored = site
+            .store
+            .get_job(appliance, &job_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(stored.job.state, JobState::Running);
+
+        let again = site.post(&format!("{}/cancel", started.location), "").await;
+        assert!(again.body.contains("did not accept"), "{}", again.body);
+    }
+}
