@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::app::{self, FirstPoll};
 use crate::config::{
-    ApplianceConfig, Config, DatabaseConfig, PollConfig, ServerConfig, TlsSetting,
+    ApplianceConfig, Config, DatabaseConfig, PollConfig, RetentionConfig, ServerConfig, TlsSetting,
 };
 use crate::secret::Secret;
 use crate::simulator::{Profile, SimAppliance, SimConfig, SimSchedule, Simulator};
@@ -99,6 +99,7 @@ pub async fn prepare(
             concurrency: 8,
             max_backoff: tuning.poll_interval * 4,
         },
+        retention: RetentionConfig::default(),
         appliances,
     };
     Ok(DemoFleet {

@@ -11,7 +11,9 @@ use url::Url;
 
 use super::error::{ConfigError, line_of};
 use super::values::{check_name, parse_duration, parse_zone};
-use super::{ApplianceConfig, Config, DatabaseConfig, PollConfig, ServerConfig, TlsSetting};
+use super::{
+    ApplianceConfig, Config, DatabaseConfig, PollConfig, RetentionConfig, ServerConfig, TlsSetting,
+};
 use crate::secret::Secret;
 
 #[derive(Debug, Default, Deserialize)]
@@ -23,6 +25,8 @@ pub(super) struct RawConfig {
     pub database: RawDatabase,
     #[serde(default)]
     pub poll: RawPoll,
+    #[serde(default)]
+    pub retention: RawRetention,
     #[serde(default, rename = "appliance")]
     pub appliances: Vec<RawAppliance>,
 }
@@ -54,6 +58,13 @@ pub(super) struct RawPoll {
     pub concurrency: At<i64>,
     pub max_backoff: At<String>,
     pub grace: At<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRetention {
+    pub jobs: At<String>,
+    pub polls: At<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,6 +209,7 @@ pub(super) fn validate(
     };
 
     let poll = validate_poll(&raw.poll, &blame)?;
+    let retention = validate_retention(&raw.retention, &blame)?;
     let default_grace = blame.value(&raw.poll.grace, "poll.grace", secs(2 * 3600), |s| {
         parse_duration(s)
     })?;
@@ -225,7 +237,34 @@ pub(super) fn validate(
         server,
         database,
         poll,
+        retention,
         appliances,
+    })
+}
+
+/// Retention shorter than a day would delete the history the pages are about.
+fn validate_retention(
+    raw: &RawRetention,
+    blame: &Blame<'_>,
+) -> Result<RetentionConfig, ConfigError> {
+    let defaults = RetentionConfig::default();
+    let at_least_a_day = |s: &String| {
+        let parsed = parse_duration(s)?;
+        if parsed < secs(86_400) {
+            return Err(format!(
+                "`{s}` is shorter than a day; keep history for \"1d\" or more"
+            ));
+        }
+        Ok(parsed)
+    };
+    Ok(RetentionConfig {
+        jobs: blame.value(&raw.jobs, "retention.jobs", defaults.jobs, at_least_a_day)?,
+        polls: blame.value(
+            &raw.polls,
+            "retention.polls",
+            defaults.polls,
+            at_least_a_day,
+        )?,
     })
 }
 

@@ -5,14 +5,17 @@
 //! reads use a small pool of their own and never wait for a write in WAL mode.
 //!
 //! Each file holds the statements of one table or aggregate: `appliances`, `polls` (and
-//! `record_poll`, which writes to all of them), `jobs`, `schedules`, and `overview`, which
-//! maps rows to domain types.
+//! `record_poll`, which writes to all of them), `jobs`, `schedules`, `overview`, which
+//! maps rows to domain types, and `trends`, the range reads of the history pages;
+//! `history` holds the pure rules that read meaning into those rows.
 
 mod appliances;
+pub mod history;
 mod jobs;
 mod overview;
 mod polls;
 mod schedules;
+mod trends;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,6 +26,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use appliances::ApplianceSettings;
 pub use jobs::{JobPage, StoredJob};
 pub use schedules::ScheduleChange;
+pub use trends::{
+    CauseGroup, DailyRate, ExportRow, FailureCauses, JobFilter, JobMark, RunPoint, ScheduleMark,
+    TrendAppliance,
+};
 
 /// How long a statement waits for a lock held by another process before it fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
