@@ -6,8 +6,11 @@
 #![warn(missing_docs)]
 
 pub mod appliance;
+pub mod charts;
 pub mod common;
 pub mod error;
+pub mod export;
 pub mod fleet;
 pub mod format;
 pub mod job;
+pub mod trends;

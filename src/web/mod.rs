@@ -10,6 +10,7 @@ pub mod error;
 pub mod fleet;
 pub mod htmx;
 pub mod jobs;
+pub mod trends;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -61,6 +62,10 @@ pub fn router(state: AppState) -> Router {
         .route("/appliances/{name}", get(appliances::show))
         .route("/appliances/{name}/jobs", get(appliances::jobs))
         .route("/appliances/{name}/jobs/{job_id}", get(jobs::show))
+        .route("/appliances/{name}/trends", get(trends::appliance))
+        .route("/trends", get(trends::index))
+        .route("/trends/causes", get(trends::causes))
+        .route("/trends/export.csv", get(trends::export))
         .route("/static/{*path}", get(assets::show))
         .route("/healthz", get(healthz))
         .fallback(error::no_route)
