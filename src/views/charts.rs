@@ -9,8 +9,8 @@ use std::fmt::Write;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use chrono_tz::Tz;
 
-const WIDTH: f64 = 960.0;
-const HEIGHT: f64 = 230.0;
+const WIDTH: f64 = 1200.0;
+const HEIGHT: f64 = 250.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 14.0;
 const TOP: f64 = 12.0;

@@ -94,7 +94,10 @@ mod tests {
         assert_eq!(lines.next(), Some(COLUMNS.join(",").as_str()));
         assert!(text.contains("\"nfs://nas, \"\"two\"\"/x\""));
         assert!(text.contains("\"'=HYPERLINK(\"\"http://x\"\")\""));
-        assert!(text.contains(",-5,"), "numbers we wrote are not text to defuse");
+        assert!(
+            text.contains(",-5,"),
+            "numbers we wrote are not text to defuse"
+        );
         assert!(text.contains("\"line\nbreak\""));
         assert!(text.contains("2026-11-03T02:00:00Z"));
 

@@ -267,7 +267,10 @@ pub fn grid_page(
     }
     let mut schedules_by: HashMap<i64, Vec<&ScheduleMark>> = HashMap::new();
     for mark in facts.schedules {
-        schedules_by.entry(mark.appliance_id).or_default().push(mark);
+        schedules_by
+            .entry(mark.appliance_id)
+            .or_default()
+            .push(mark);
     }
 
     let mut groups: Vec<GridGroup> = Vec::new();
