@@ -528,3 +528,85 @@ async fn export_has_columns_filters_and_no_formulas() {
         "header and six or seven days: {lines}"
     );
 }
+
+#[tokio::test]
+async fn fleet_as_of_a_past_moment_is_rebuilt_from_history() {
+    use vbdash::domain::Status;
+
+    let (store, _dir) = store_with(&[settings("a", &[])]).await;
+    let day = |d: u32, h: u32, m: u32| utc(&format!("2026-11-{d:02}T{h:02}:{m:02}:00Z"));
+    let jobs = vec![
+        run(day(1, 2, 0), JobType::Scheduled, JobState::Succeeded, 20, 5),
+        run(day(2, 2, 0), JobType::Scheduled, JobState::Failed, 10, 0),
+        run(day(3, 2, 0), JobType::Scheduled, JobState::Succeeded, 30, 5),
+    ];
+    store
+        .record_poll(&poll("a", day(3, 3, 0), jobs.clone(), &[]))
+        .await
+        .unwrap();
+
+    let then = store.fleet_overview_as_of(day(2, 12, 0)).await.unwrap();
+    let a = &then[0];
+    assert_eq!(a.verdict(day(2, 12, 0)).status, Status::Failed);
+    assert_eq!(a.last_good_job.as_ref().map(|j| &j.id), Some(&jobs[0].id));
+    assert!(a.running_job.is_none());
+
+    let during = store.fleet_overview_as_of(day(3, 2, 15)).await.unwrap();
+    let running = during[0].running_job.as_ref().unwrap();
+    assert_eq!(running.id, jobs[2].id);
+    assert_eq!(running.state, JobState::Running);
+    assert_eq!(during[0].verdict(day(3, 2, 15)).status, Status::Failed);
+
+    let after = store.fleet_overview_as_of(day(3, 4, 0)).await.unwrap();
+    assert_eq!(after[0].verdict(day(3, 4, 0)).status, Status::Good);
+    assert_eq!(after[0].last_poll.as_ref().unwrap().at, day(3, 3, 0));
+
+    let before = store.fleet_overview_as_of(day(1, 0, 0)).await.unwrap();
+    assert_eq!(before[0].verdict(day(1, 0, 0)).status, Status::NotPolled);
+}
+
+#[tokio::test]
+async fn a_build_changed_since_the_last_good_backup_is_shown_and_counted() {
+    let (store, _dir) = store_with(&[settings("a", &[]), settings("b", &[])]).await;
+    let now = Utc::now();
+    let good = run(
+        now - Duration::hours(5),
+        JobType::Scheduled,
+        JobState::Succeeded,
+        9,
+        5,
+    );
+    let mut patched = poll("a", now, vec![good.clone()], &[]);
+    if let Some(observation) = patched.observation.as_mut() {
+        observation.version = Some(VersionInfo {
+            version: "8.0.3.00500".into(),
+            build: "24853646".into(),
+            product: None,
+        });
+    }
+    store.record_poll(&patched).await.unwrap();
+    store
+        .record_poll(&poll("b", now, vec![good], &[]))
+        .await
+        .unwrap();
+    let router = web::router(AppState {
+        store,
+        settings: WebSettings::default(),
+    });
+
+    let (_, body, _) = get(&router, "/").await;
+    assert!(body.contains("1 patched since last good backup"), "{body}");
+    let (_, body, _) = get(&router, "/appliances/a").await;
+    assert!(body.contains("now build 24853646, the backup was made by build 24322831"));
+    let (_, body, _) = get(&router, "/appliances/b").await;
+    assert!(!body.contains("flag-warn"));
+    let (_, body, _) = get(&router, "/trends").await;
+    let doc = Html::parse_document(&body);
+    assert_eq!(count(&doc, "#patched a[href='/appliances/a/trends']"), 1);
+
+    let (status, body, _) = get(&router, "/trends/as-of?at=2026-01-01T10:00").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Fleet as of 2026-01-01 10:00 UTC"));
+    let (status, _, _) = get(&router, "/trends/as-of?at=yesterday").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

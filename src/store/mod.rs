@@ -6,10 +6,12 @@
 //!
 //! Each file holds the statements of one table or aggregate: `appliances`, `polls` (and
 //! `record_poll`, which writes to all of them), `jobs`, `schedules`, `overview`, which
-//! maps rows to domain types, and `trends`, the range reads of the history pages;
+//! maps rows to domain types, `trends`, the range reads of the history pages, and `as_of`,
+//! the fleet rebuilt at a past moment;
 //! `history` holds the pure rules that read meaning into those rows.
 
 mod appliances;
+mod as_of;
 pub mod history;
 mod jobs;
 mod overview;

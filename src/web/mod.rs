@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/appliances/{name}/jobs/{job_id}", get(jobs::show))
         .route("/appliances/{name}/trends", get(trends::appliance))
         .route("/trends", get(trends::index))
+        .route("/trends/as-of", get(trends::as_of))
         .route("/trends/causes", get(trends::causes))
         .route("/trends/export.csv", get(trends::export))
         .route("/static/{*path}", get(assets::show))

@@ -13,7 +13,7 @@ use super::error::WebError;
 use crate::store::JobFilter;
 use crate::store::history::day_spans;
 use crate::views::trends::{
-    self, ApplianceTrendsPage, CAUSE_RANGES, CausesPage, GridFacts, RANGES, TrendsFilter,
+    self, ApplianceTrendsPage, AsOfPage, CAUSE_RANGES, CausesPage, GridFacts, RANGES, TrendsFilter,
     TrendsPage,
 };
 
@@ -206,4 +206,35 @@ pub async fn export(
         HeaderValue::from_static("attachment; filename=\"vbdash-jobs.csv\""),
     );
     Ok(response)
+}
+
+/// `?at=2026-11-20T10:00` in the display zone, or RFC 3339.
+#[derive(Debug, Default, Deserialize)]
+pub struct AsOfQuery {
+    /// The moment; a week ago when absent.
+    pub at: Option<String>,
+}
+
+/// `GET /trends/as-of`: the fleet page as it stood at a past moment.
+pub async fn as_of(
+    State(state): State<AppState>,
+    query: Result<Query<AsOfQuery>, QueryRejection>,
+) -> Result<AsOfPage, WebError> {
+    let Query(q) = query?;
+    let (now, zone) = (Utc::now(), state.settings.display_zone);
+    let at = match q.at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => now - Duration::days(7),
+        Some(raw) => trends::parse_moment(raw, zone, now).ok_or_else(|| {
+            WebError::BadRequest(
+                "The moment is not a date and time; write it like 2026-11-20T10:00.".into(),
+            )
+        })?,
+    };
+
+    let fleet = state
+        .store
+        .fleet_overview_as_of(at)
+        .await
+        .map_err(WebError::internal)?;
+    Ok(trends::as_of_page(&fleet, at, zone))
 }
