@@ -610,3 +610,89 @@ async fn a_build_changed_since_the_last_good_backup_is_shown_and_counted() {
     let (status, _, _) = get(&router, "/trends/as-of?at=yesterday").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn monthly_report_counts_days_failures_and_the_longest_gap() {
+    use chrono::Datelike;
+
+    let (store, _dir) = store_with(&[settings("a", &["prod"]), settings("b", &["lab"])]).await;
+    let month = (Utc::now() - Duration::days(62))
+        .date_naive()
+        .with_day(1)
+        .unwrap();
+    let next = month.checked_add_months(chrono::Months::new(1)).unwrap();
+    let days = (next - month).num_days();
+    let jobs: Vec<Job> = (0..days)
+        .map(|d| {
+            let at = (month + Duration::days(d))
+                .and_hms_opt(2, 0, 0)
+                .unwrap()
+                .and_utc();
+            let state = if (9..12).contains(&d) {
+                JobState::Failed
+            } else {
+                JobState::Succeeded
+            };
+            run(at, JobType::Scheduled, state, 10, 5)
+        })
+        .collect();
+    let poll_at = next.and_hms_opt(12, 0, 0).unwrap().and_utc();
+    store
+        .record_poll(&poll("a", poll_at, jobs, &[]))
+        .await
+        .unwrap();
+    let router = web::router(AppState {
+        store,
+        settings: WebSettings::default(),
+    });
+
+    let uri = format!("/trends/report?tag=prod&month={}", month.format("%Y-%m"));
+    let (status, body, _) = get(&router, &uri).await;
+    assert_eq!(status, StatusCode::OK);
+    let doc = Html::parse_document(&body);
+    let cells: Vec<String> = doc
+        .select(&Selector::parse("table.report tbody td").unwrap())
+        .map(|c| c.text().collect::<String>().trim().to_owned())
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            "a".to_owned(),
+            format!("{} of {days}", days - 3),
+            "0".to_owned(),
+            "3".to_owned(),
+            "4 d 00 h".to_owned(),
+        ]
+    );
+    assert!(body.contains("1 appliance;"));
+}
+
+#[test]
+fn retention_is_configurable_with_defaults_and_a_floor() {
+    use std::path::Path;
+    use std::time::Duration as StdDuration;
+    use vbdash::config::Config;
+
+    let path = Path::new("vbdash.toml");
+    let defaults = Config::from_toml("", path, &[]).unwrap();
+    assert_eq!(
+        defaults.retention.jobs,
+        StdDuration::from_secs(730 * 86_400)
+    );
+    assert_eq!(
+        defaults.retention.polls,
+        StdDuration::from_secs(30 * 86_400)
+    );
+
+    let text = "[retention]\njobs = \"400d\"\npolls = \"7d\"\n";
+    let set = Config::from_toml(text, path, &[]).unwrap();
+    assert_eq!(set.retention.jobs, StdDuration::from_secs(400 * 86_400));
+    assert_eq!(set.retention.polls, StdDuration::from_secs(7 * 86_400));
+
+    let short = Config::from_toml("[retention]\npolls = \"2h\"\n", path, &[]).unwrap_err();
+    let message = short.to_string();
+    assert!(
+        message.contains("line 2") && message.contains("retention.polls"),
+        "{message}"
+    );
+}

@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/trends/as-of", get(trends::as_of))
         .route("/trends/causes", get(trends::causes))
         .route("/trends/export.csv", get(trends::export))
+        .route("/trends/report", get(trends::report))
         .route("/static/{*path}", get(assets::show))
         .route("/healthz", get(healthz))
         .fallback(error::no_route)

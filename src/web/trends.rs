@@ -11,10 +11,10 @@ use super::AppState;
 use super::appliances::unknown_appliance;
 use super::error::WebError;
 use crate::store::JobFilter;
-use crate::store::history::day_spans;
+use crate::store::history::{self, day_spans};
 use crate::views::trends::{
-    self, ApplianceTrendsPage, AsOfPage, CAUSE_RANGES, CausesPage, GridFacts, RANGES, TrendsFilter,
-    TrendsPage,
+    self, ApplianceTrendsPage, AsOfPage, CAUSE_RANGES, CausesPage, GridFacts, RANGES, ReportPage,
+    TrendsFilter, TrendsPage,
 };
 
 /// Appliances per page of the grid.
@@ -238,3 +238,74 @@ pub async fn as_of(
         .map_err(WebError::internal)?;
     Ok(trends::as_of_page(&fleet, at, zone))
 }
+
+/// `?tag=&month=2026-11`; the current month when absent.
+#[derive(Debug, Default, Deserialize)]
+pub struct ReportQuery {
+    /// Tag reported on; every appliance when absent.
+    pub tag: Option<String>,
+    /// Month as `YYYY-MM`.
+    pub month: Option<String>,
+}
+
+/// `GET /trends/report`: the printable monthly report of one tag.
+pub async fn report(
+    State(state): State<AppState>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<ReportPage, WebError> {
+    let Query(q) = query?;
+    let tag = q.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let (now, zone) = (Utc::now(), state.settings.display_zone);
+    let today = now.with_timezone(&zone).date_naive();
+    let first = trends::parse_month(q.month.as_deref(), today);
+    let days = trends::month_days(first, today);
+    let spans = day_spans(first + Duration::days(i64::from(days) - 1), days, zone);
+    let (Some(from), Some(to)) = (spans.first().map(|s| s.start), spans.last().map(|s| s.end))
+    else {
+        return Err(WebError::BadRequest("The month has no days.".into()));
+    };
+
+    // Every appliance of the tag, a page at a time, each page with one read of its jobs.
+    let mut lines = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (appliances, total) = state
+            .store
+            .trend_appliances(tag, offset, REPORT_PAGE)
+            .await
+            .map_err(WebError::internal)?;
+        let ids: Vec<i64> = appliances.iter().map(|a| a.id).collect();
+        let (marks, schedules) = tokio::try_join!(
+            state.store.job_marks(&ids, from - Duration::days(1), to),
+            state.store.schedule_marks(&ids),
+        )
+        .map_err(WebError::internal)?;
+
+        for appliance in appliances {
+            let marks: Vec<_> = marks
+                .iter()
+                .filter(|m| m.appliance_id == appliance.id)
+                .collect();
+            let schedules: Vec<_> = schedules
+                .iter()
+                .filter(|s| s.appliance_id == appliance.id)
+                .collect();
+            let summary = history::summarise_range(&appliance, &schedules, &marks, &spans, now);
+            lines.push((appliance, summary));
+        }
+
+        offset += REPORT_PAGE;
+        if u64::from(offset) >= total {
+            break;
+        }
+    }
+    lines.sort_by(|(a, _), (b, _)| a.name.cmp(&b.name));
+
+    let tags = state.store.fleet_tags().await.map_err(WebError::internal)?;
+    Ok(trends::report_page(
+        &lines, tag, &tags, first, today, now, zone,
+    ))
+}
+
+/// Appliances read per step of the report.
+const REPORT_PAGE: u32 = 200;
