@@ -812,7 +812,7 @@ fn run_chart(
             points: baseline_points,
         },
     ];
-    series.retain(|s| !s.points.is_empty() || s.mark == Mark::Dot);
+    series.retain(|s| !s.points.is_empty());
 
     let any_flag = runs.iter().any(flagged);
     TimeChart {
