@@ -57,9 +57,8 @@ pub async fn start(
     listener: TcpListener,
     first_poll: FirstPoll,
 ) -> anyhow::Result<RunningApp> {
-    let store = Store::open(&config.database.url)
-        .await
-        .with_context(|| format!("cannot open the database {}", config.database.url))?;
+    // The store's own error already names the database.
+    let store = Store::open(&config.database.url).await?;
     store.sync_appliances(&appliance_settings(config)).await?;
 
     let clients = build_clients(config)?;

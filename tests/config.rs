@@ -179,3 +179,70 @@ fn a_password_file_is_read_relative_to_the_config() {
     let config = Config::from_toml(&text, &dir.path().join("vbdash.toml"), &env()).unwrap();
     assert_eq!(config.appliances[1].password.expose(), "from-file");
 }
+
+#[test]
+fn a_password_inside_the_url_is_refused() {
+    let text = GOOD.replace(
+        "https://vcsa-lab-01.example.test",
+        "https://root:hunter2@vcsa-lab-01.example.test",
+    );
+    let msg = error_text(&text);
+    assert!(msg.contains("appliance[1].url"), "{msg}");
+    assert!(msg.contains("no user or password in the address"), "{msg}");
+}
+
+#[test]
+fn intervals_out_of_range_are_refused() {
+    let cases = [
+        ("interval = \"2m\"", "interval = \"1ns\"", "poll.interval"),
+        (
+            "interval = \"2m\"",
+            "interval = \"18446744073709551615s\"",
+            "poll.interval",
+        ),
+        ("timeout = \"10s\"", "timeout = \"2h\"", "poll.timeout"),
+    ];
+    for (from, to, key) in cases {
+        let msg = error_text(&GOOD.replace(from, to));
+        assert!(msg.contains(key), "{to}: {msg}");
+        assert!(
+            msg.contains("out of range") || msg.contains("not a duration"),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn empty_and_endless_password_sources_are_refused() {
+    let mut env = env();
+    env.retain(|(k, _)| k != "LAB_PASSWORD");
+    env.push(("LAB_PASSWORD".into(), String::new()));
+    let msg = Config::from_toml(GOOD, Path::new("vbdash.toml"), &env)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("is empty"), "{msg}");
+
+    let text = GOOD.replace(
+        "password_env = \"LAB_PASSWORD\"",
+        "password_file = \"/dev/zero\"",
+    );
+    let msg = error_text(&text);
+    assert!(msg.contains("not a regular file"), "{msg}");
+}
+
+#[test]
+fn a_wrong_type_names_the_key_as_written() {
+    let text = GOOD.replace("listen = \"127.0.0.1:9090\"", "listen = 9090");
+    let msg = error_text(&text);
+    assert!(msg.contains("key `server.listen`"), "{msg}");
+}
+
+#[test]
+fn a_file_that_is_not_text_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vbdash.toml");
+    std::fs::write(&path, b"[server]\nlisten = \"\xff\xfe\"\n").unwrap();
+    let msg = Config::load(&path, &env()).unwrap_err().to_string();
+    assert!(msg.contains("line 2"), "{msg}");
+    assert!(msg.contains("not UTF-8"), "{msg}");
+}

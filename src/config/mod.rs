@@ -111,9 +111,19 @@ pub struct ApplianceConfig {
 impl Config {
     /// Reads and validates `path`, then applies the `VBDASH_*` variables of `env`.
     pub fn load(path: &Path, env: &[(String, String)]) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
             file: path.to_path_buf(),
             source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            ConfigError::At {
+                file: path.to_path_buf(),
+                line,
+                key: "(document)".into(),
+                message: "the file is not UTF-8 text".into(),
+            }
         })?;
         Config::from_toml(&text, path, env)
     }

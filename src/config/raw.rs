@@ -10,7 +10,7 @@ use toml::Spanned;
 use url::Url;
 
 use super::error::{ConfigError, line_of};
-use super::values::{check_name, parse_duration, parse_zone};
+use super::values::{check_name, duration_within, parse_zone};
 use super::{
     ApplianceConfig, Config, DatabaseConfig, PollConfig, RetentionConfig, ServerConfig, TlsSetting,
 };
@@ -96,6 +96,9 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<RawConfig, ConfigError> {
 
 fn at_error(error: toml::de::Error, key: &str, text: &str, path: &Path) -> ConfigError {
     let message = error.message().trim().to_owned();
+    // Spanned values show up in the path under a private serde name; people wrote the key.
+    let key = key.replace(".$__serde_spanned_private_value", "");
+    let key = key.as_str();
     let key = if key.is_empty() || key == "." {
         "(document)".to_owned()
     } else {
@@ -188,9 +191,12 @@ pub(super) fn validate(
                 format!("`{s}` is not an address to listen on; write it like \"127.0.0.1:8080\"")
             })
         })?,
-        refresh: blame.value(&raw.server.refresh, "server.refresh", secs(5), |s| {
-            parse_duration(s)
-        })?,
+        refresh: blame.value(
+            &raw.server.refresh,
+            "server.refresh",
+            secs(5),
+            duration_within(1, 3600),
+        )?,
         display_zone: blame.value(
             &raw.server.display_zone,
             "server.display_zone",
@@ -210,18 +216,22 @@ pub(super) fn validate(
 
     let poll = validate_poll(&raw.poll, &blame)?;
     let retention = validate_retention(&raw.retention, &blame)?;
-    let default_grace = blame.value(&raw.poll.grace, "poll.grace", secs(2 * 3600), |s| {
-        parse_duration(s)
-    })?;
+    let default_grace = blame.value(
+        &raw.poll.grace,
+        "poll.grace",
+        secs(2 * 3600),
+        duration_within(60, 2592000),
+    )?;
 
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    // Offsets, not lines: counting lines for every appliance would be quadratic.
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut appliances = Vec::with_capacity(raw.appliances.len());
     for (index, a) in raw.appliances.iter().enumerate() {
-        let line = line_of(text, a.name.span().start);
-        if let Some(first) = seen.insert(a.name.get_ref().clone(), line) {
+        if let Some(first) = seen.insert(a.name.get_ref(), a.name.span().start) {
             let message = format!(
-                "appliance name `{}` is used twice (first on line {first}); names must be unique",
-                a.name.get_ref()
+                "appliance name `{}` is used twice (first on line {}); names must be unique",
+                crate::domain::text::bounded(a.name.get_ref(), 80),
+                line_of(text, first)
             );
             return Err(blame.at(
                 Some(a.name.span()),
@@ -247,23 +257,20 @@ fn validate_retention(
     raw: &RawRetention,
     blame: &Blame<'_>,
 ) -> Result<RetentionConfig, ConfigError> {
+    const DAY: u64 = 86_400;
     let defaults = RetentionConfig::default();
-    let at_least_a_day = |s: &String| {
-        let parsed = parse_duration(s)?;
-        if parsed < secs(86_400) {
-            return Err(format!(
-                "`{s}` is shorter than a day; keep history for \"1d\" or more"
-            ));
-        }
-        Ok(parsed)
-    };
     Ok(RetentionConfig {
-        jobs: blame.value(&raw.jobs, "retention.jobs", defaults.jobs, at_least_a_day)?,
+        jobs: blame.value(
+            &raw.jobs,
+            "retention.jobs",
+            defaults.jobs,
+            duration_within(DAY, 100 * 365 * DAY),
+        )?,
         polls: blame.value(
             &raw.polls,
             "retention.polls",
             defaults.polls,
-            at_least_a_day,
+            duration_within(DAY, 100 * 365 * DAY),
         )?,
     })
 }
@@ -276,22 +283,31 @@ fn validate_poll(raw: &RawPoll, blame: &Blame<'_>) -> Result<PollConfig, ConfigE
             .ok_or_else(|| format!("{n} is out of range; use a number from 1 to 4096"))
     })?;
     Ok(PollConfig {
-        interval: blame.value(&raw.interval, "poll.interval", secs(300), |s| {
-            parse_duration(s)
-        })?,
+        interval: blame.value(
+            &raw.interval,
+            "poll.interval",
+            secs(300),
+            duration_within(5, 604800),
+        )?,
         running_interval: blame.value(
             &raw.running_interval,
             "poll.running_interval",
             secs(30),
-            |s| parse_duration(s),
+            duration_within(1, 86400),
         )?,
-        timeout: blame.value(&raw.timeout, "poll.timeout", secs(20), |s| {
-            parse_duration(s)
-        })?,
+        timeout: blame.value(
+            &raw.timeout,
+            "poll.timeout",
+            secs(20),
+            duration_within(1, 600),
+        )?,
         concurrency,
-        max_backoff: blame.value(&raw.max_backoff, "poll.max_backoff", secs(1800), |s| {
-            parse_duration(s)
-        })?,
+        max_backoff: blame.value(
+            &raw.max_backoff,
+            "poll.max_backoff",
+            secs(1800),
+            duration_within(5, 604800),
+        )?,
     })
 }
 
@@ -309,10 +325,12 @@ fn validate_appliance(
     let url = Url::parse(a.url.get_ref())
         .ok()
         .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+        .filter(|u| u.username().is_empty() && u.password().is_none())
         .ok_or_else(|| {
             let m = format!(
-                "`{}` is not an appliance address; write it like \"https://vcsa-01.example.test\"",
-                a.url.get_ref()
+                "`{}` is not an appliance address; write it like \"https://vcsa-01.example.test\" \
+                 (no user or password in the address: use username and password_env)",
+                crate::domain::text::bounded(a.url.get_ref(), 200)
             );
             blame.at(Some(a.url.span()), &key("url"), m)
         })?;
@@ -331,9 +349,12 @@ fn validate_appliance(
         time_zone: blame.value(&a.time_zone, &key("time_zone"), chrono_tz::UTC, |s| {
             parse_zone(s)
         })?,
-        grace: blame.value(&a.grace, &key("grace"), default_grace, |s| {
-            parse_duration(s)
-        })?,
+        grace: blame.value(
+            &a.grace,
+            &key("grace"),
+            default_grace,
+            duration_within(60, 2592000),
+        )?,
         tags: a.tags.iter().map(|t| t.get_ref().clone()).collect(),
     })
 }
@@ -347,22 +368,25 @@ fn resolve_password(
     match (&a.password_env, &a.password_file) {
         (Some(var), None) => {
             let name = var.get_ref();
-            env.iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| Secret::new(v.clone()))
-                .ok_or_else(|| {
-                    let m = format!("the environment variable `{name}` is not set");
-                    blame.at(Some(var.span()), &key("password_env"), m)
-                })
+            let value = env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+            match value {
+                Some(v) if !v.is_empty() => Ok(Secret::new(v)),
+                Some(_) => Err(blame.at(
+                    Some(var.span()),
+                    &key("password_env"),
+                    format!("the environment variable `{name}` is empty"),
+                )),
+                None => Err(blame.at(
+                    Some(var.span()),
+                    &key("password_env"),
+                    format!("the environment variable `{name}` is not set"),
+                )),
+            }
         }
         (None, Some(file)) => {
             let path = blame.relative_path(file.get_ref());
-            std::fs::read_to_string(&path)
-                .map(|s| Secret::new(s.trim_end_matches(['\n', '\r'])))
-                .map_err(|e| {
-                    let m = format!("cannot read the password file {}: {e}", path.display());
-                    blame.at(Some(file.span()), &key("password_file"), m)
-                })
+            read_password_file(&path)
+                .map_err(|m| blame.at(Some(file.span()), &key("password_file"), m))
         }
         (Some(var), Some(_)) => {
             let m = "give either password_env or password_file, not both".to_owned();
@@ -375,6 +399,32 @@ fn resolve_password(
             Err(blame.at(Some(a.name.span()), &key("password_env"), m))
         }
     }
+}
+
+/// Reads a password file: a regular file of at most 4 KiB (a FIFO or a device would hang
+/// or never end), trailing newline removed, not empty.
+fn read_password_file(path: &Path) -> Result<Secret, String> {
+    const MAX_BYTES: u64 = 4096;
+    let shown = path.display();
+
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read the password file {shown}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("the password file {shown} is not a regular file"));
+    }
+    if meta.len() > MAX_BYTES {
+        return Err(format!(
+            "the password file {shown} is larger than {MAX_BYTES} bytes"
+        ));
+    }
+
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the password file {shown}: {e}"))?;
+    let password = text.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        return Err(format!("the password file {shown} is empty"));
+    }
+    Ok(Secret::new(password))
 }
 
 fn resolve_tls(

@@ -17,6 +17,22 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(parsed)
 }
 
+/// A parser for durations between `min` and `max` seconds, with a message naming both.
+pub fn duration_within(min: u64, max: u64) -> impl Fn(&String) -> Result<Duration, String> {
+    move |text: &String| {
+        let value = parse_duration(text)?;
+        let (lo, hi) = (Duration::from_secs(min), Duration::from_secs(max));
+        if value < lo || value > hi {
+            return Err(format!(
+                "`{text}` is out of range; use a duration from {} to {}",
+                humantime::format_duration(lo),
+                humantime::format_duration(hi)
+            ));
+        }
+        Ok(value)
+    }
+}
+
 /// Parses an IANA time zone name such as `UTC` or `Europe/Amsterdam`.
 pub fn parse_zone(text: &str) -> Result<Tz, String> {
     text.trim().parse::<Tz>().map_err(|_| {
@@ -30,6 +46,7 @@ pub fn parse_zone(text: &str) -> Result<Tz, String> {
 pub fn check_name(name: &str) -> Result<(), String> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if name.is_empty() || name.len() > 64 || !name.chars().all(ok_char) || name.starts_with('.') {
+        let name = crate::domain::text::bounded(name, 80);
         return Err(format!(
             "`{name}` is not a valid appliance name; use 1 to 64 letters, digits, '-', '_' \
              or '.', not starting with '.'"

@@ -17,13 +17,21 @@ pub fn bounded(text: &str, max: usize) -> String {
             out.push('…');
             break;
         }
-        if ch.is_control() && ch != '\n' && ch != '\t' {
+        if is_spoofing(ch) {
             out.push('\u{fffd}');
         } else {
             out.push(ch);
         }
     }
     out
+}
+
+/// Characters that would let appliance text pretend to be something else: control
+/// characters (fake log lines, terminal escapes) and the invisible ones that reorder or
+/// break lines on a page (bidirectional overrides, line and paragraph separators).
+fn is_spoofing(ch: char) -> bool {
+    (ch.is_control() && ch != '\n' && ch != '\t')
+        || matches!(ch, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
 }
 
 /// A message list cut to [`MAX_MESSAGES`] entries of [`MAX_MESSAGE_CHARS`] each.
@@ -51,6 +59,11 @@ mod tests {
     #[test]
     fn cuts_long_text_on_a_char_boundary() {
         assert_eq!(bounded("ééééé", 3), "ééé…");
+    }
+
+    #[test]
+    fn replaces_direction_overrides_and_separators() {
+        assert_eq!(bounded("a\u{202e}b\u{2028}c", 50), "a\u{fffd}b\u{fffd}c");
     }
 
     #[test]

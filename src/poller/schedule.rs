@@ -70,7 +70,7 @@ pub fn next_delay(
 /// Spreads a wait by ±10% so appliances polled together drift apart.
 fn jitter(base: Duration) -> Duration {
     let factor = rand::rng().random_range(0.9..=1.1);
-    base.mul_f64(factor)
+    Duration::try_from_secs_f64(base.as_secs_f64() * factor).unwrap_or(base)
 }
 
 #[cfg(test)]

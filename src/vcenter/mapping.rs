@@ -26,29 +26,80 @@ pub fn version_from(generation: ApiGeneration, body: &[u8]) -> Result<VersionInf
 
 /// The job list: ids of every job the appliance keeps, sorted.
 pub fn job_ids_from_list(generation: ApiGeneration, body: &[u8]) -> Result<Vec<JobId>, VcError> {
-    let raw: Vec<String> = decode("job list", unwrap_success(generation, body)?)?;
-    let mut ids: Vec<JobId> = raw.iter().filter_map(|raw| safe_job_id(raw)).collect();
+    // Entries are read one by one, so that one odd entry (a null, a number, an id of an
+    // unsafe shape) is dropped instead of failing the whole list.
+    let raw: Vec<serde_json::Value> = decode("job list", unwrap_success(generation, body)?)?;
+    let mut dropped = Dropped::default();
+    let mut ids: Vec<JobId> = raw
+        .iter()
+        .filter_map(|v| dropped.keep(v.as_str().and_then(JobId::parse), v))
+        .collect();
+    dropped.log("job list");
+
     ids.sort();
     ids.dedup();
     Ok(ids)
 }
 
-/// `job/details`: one job per id, sorted by id (which is chronological).
+/// `job/details`: one job per id, sorted by id (which is chronological). An entry that
+/// cannot be read (unsafe id, missing status, impossible date) is dropped and counted in
+/// one warning, so one bad job does not hide every other job of the appliance.
 pub fn jobs_from_details(generation: ApiGeneration, body: &[u8]) -> Result<Vec<Job>, VcError> {
     let entries = map_entries("job details", unwrap_success(generation, body)?)?;
 
+    let mut dropped = Dropped::default();
     let mut jobs = Vec::with_capacity(entries.len());
     for (raw_id, value) in entries {
-        let Some(id) = safe_job_id(&raw_id) else {
+        let Some(id) = dropped.keep(JobId::parse(&raw_id), &raw_id) else {
             continue;
         };
-        let wire: WireJobDetails = decode(&format!("job {id}"), value)?;
-        jobs.push(job_from_details(id, wire)?);
+        let job = decode::<WireJobDetails>(&format!("job {id}"), value)
+            .and_then(|wire| job_from_details(id, wire));
+        match job {
+            Ok(job) => jobs.push(job),
+            Err(e) => dropped.note(&e.to_string()),
+        }
     }
+    dropped.log("job details");
 
     jobs.sort_by(|a, b| a.id.cmp(&b.id));
     jobs.dedup_by(|later, earlier| later.id == earlier.id);
     Ok(jobs)
+}
+
+/// Counts entries dropped from one answer and logs them once, with one example, rather
+/// than once per entry: an appliance must not be able to flood the log.
+#[derive(Default)]
+struct Dropped {
+    count: usize,
+    example: Option<String>,
+}
+
+impl Dropped {
+    fn keep<T>(&mut self, value: Option<T>, raw: &dyn std::fmt::Display) -> Option<T> {
+        if value.is_none() {
+            self.note(&raw.to_string());
+        }
+        value
+    }
+
+    fn note(&mut self, what: &str) {
+        self.count += 1;
+        if self.example.is_none() {
+            self.example = Some(text::bounded(what, 120));
+        }
+    }
+
+    fn log(&self, answer: &str) {
+        if let Some(example) = &self.example {
+            // `?` quotes the text, so an appliance cannot start a fake log line.
+            tracing::warn!(
+                count = self.count,
+                example = ?example,
+                "dropped unreadable entries from the {answer}"
+            );
+        }
+    }
 }
 
 /// The per-job status call (`BackupJobStatus`). That answer does not say whether the
@@ -221,15 +272,6 @@ fn bounded_field(value: Option<String>) -> Option<String> {
     value.map(|v| text::bounded(&v, MAX_FIELD_CHARS))
 }
 
-/// Accepts a job id of the safe shape; logs and drops anything else.
-fn safe_job_id(raw: &str) -> Option<JobId> {
-    let id = JobId::parse(raw);
-    if id.is_none() {
-        tracing::warn!(job.id = %text::bounded(raw, 80), "dropping a job id of an unsafe shape");
-    }
-    id
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,13 +293,20 @@ mod tests {
     }
 
     #[test]
-    fn bad_time_is_a_bad_response() {
-        let body = br#"{"j-1":{"status":"RUNNING","start_time":"yesterday"}}"#;
-        let err = jobs_from_details(ApiGeneration::Api, body).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "bad response: job j-1: start_time is not an RFC 3339 time"
-        );
+    fn a_job_with_a_bad_time_is_dropped_and_the_others_kept() {
+        let body = br#"{"j-1":{"status":"RUNNING","start_time":"yesterday"},
+            "j-2":{"status":"SUCCEEDED","start_time":"2026-12-01T02:00:00.000Z"},
+            "j-3":{"start_time":"2026-12-01T02:00:00.000Z"}}"#;
+        let jobs = jobs_from_details(ApiGeneration::Api, body).unwrap();
+        let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+        assert_eq!(ids, ["j-2"]);
+    }
+
+    #[test]
+    fn odd_entries_in_the_job_list_are_dropped() {
+        let body = br#"["j-1",null,7,"../x","j-2"]"#;
+        let ids = job_ids_from_list(ApiGeneration::Api, body).unwrap();
+        assert_eq!(ids.len(), 2);
     }
 
     #[test]

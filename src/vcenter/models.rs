@@ -45,12 +45,34 @@ impl WireMessage {
     }
 }
 
+/// Puts `args` into the `{0}`, `{1}`... places of `template` in one pass: an argument is
+/// inserted as it is, never expanded again, and the result stops growing at a bound, so a
+/// hostile message cannot make the text explode.
 fn fill_placeholders(template: &str, args: &[String]) -> String {
-    args.iter()
-        .enumerate()
-        .fold(template.to_owned(), |text, (n, arg)| {
-            text.replace(&format!("{{{n}}}"), arg)
-        })
+    let limit = crate::domain::text::MAX_MESSAGE_CHARS * 4;
+    let mut out = String::with_capacity(template.len().min(limit));
+    let mut rest = template;
+
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let digits = after.find('}').map(|close| &after[..close]);
+        match digits.and_then(|d| d.parse::<usize>().ok().map(|n| (d.len(), n))) {
+            Some((len, n)) if n < args.len() => {
+                out.push_str(&args[n]);
+                rest = &after[len + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+        if out.len() > limit {
+            return out;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `appliance/system/version`.
@@ -200,6 +222,27 @@ pub struct WireSchedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arguments_are_not_expanded_again() {
+        let args = vec!["{1}{1}".to_owned(), "x".to_owned()];
+        assert_eq!(
+            fill_placeholders("{0} and {1} {7} {a", &args),
+            "{1}{1} and x {7} {a"
+        );
+    }
+
+    #[test]
+    fn a_placeholder_bomb_stays_small() {
+        let args: Vec<String> = (1..=40).map(|n| format!("{{{n}}}{{{n}}}")).collect();
+        let text = fill_placeholders("{0}{0}", &args);
+        assert!(text.len() < 100, "{} bytes", text.len());
+
+        let wide: Vec<String> = vec!["y".repeat(5_000)];
+        let template = "{0}".repeat(10_000);
+        let text = fill_placeholders(&template, &wide);
+        assert!(text.len() <= crate::domain::text::MAX_MESSAGE_CHARS * 4 + 5_000);
+    }
 
     #[test]
     fn explicit_null_reads_as_absent() {
