@@ -295,7 +295,7 @@ fn median(values: impl Iterator<Item = i64>) -> Option<f64> {
     }
     sorted.sort_unstable();
     let mid = sorted.len() / 2;
-    Some(if sorted.len() % 2 == 0 {
+    Some(if sorted.len().is_multiple_of(2) {
         (sorted[mid - 1] as f64 + sorted[mid] as f64) / 2.0
     } else {
         sorted[mid] as f64
@@ -354,7 +354,7 @@ pub fn failure_streaks(runs: &[RunPoint]) -> Vec<FailureStreak> {
             })
         })
         .collect();
-    streaks.sort_by(|a, b| b.count.cmp(&a.count));
+    streaks.sort_by_key(|s| std::cmp::Reverse(s.count));
     streaks
 }
 
