@@ -696,3 +696,65 @@ fn retention_is_configurable_with_defaults_and_a_floor() {
         "{message}"
     );
 }
+
+/// Run with `cargo test --test trends -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "takes minutes; prints timings of the history reads for 5,000 appliances"]
+async fn large_fleet_history_timings() {
+    const APPLIANCES: usize = 5_000;
+    const DAYS: i64 = 365;
+    let names: Vec<String> = (0..APPLIANCES).map(|n| format!("vcsa-{n:04}")).collect();
+    let tags = ["prod", "lab", "dr"];
+    let list: Vec<_> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| settings(n, &[tags[i % 3]]))
+        .collect();
+    let (store, _dir) = store_with(&list).await;
+
+    let now = Utc::now();
+    let first = now - Duration::days(DAYS);
+    let clock = std::time::Instant::now();
+    for (i, name) in names.iter().enumerate() {
+        let jobs = (0..DAYS)
+            .map(|d| {
+                let at = first + Duration::days(d);
+                let state = if (d + i as i64) % 17 == 0 {
+                    JobState::Failed
+                } else {
+                    JobState::Succeeded
+                };
+                run(at, JobType::Scheduled, state, 12, 5)
+            })
+            .collect();
+        store
+            .record_poll(&poll(name, now, jobs, &[]))
+            .await
+            .unwrap();
+    }
+    println!(
+        "seeded {} jobs: {:?}",
+        APPLIANCES as i64 * DAYS,
+        clock.elapsed()
+    );
+
+    let router = web::router(AppState {
+        store: store.clone(),
+        settings: WebSettings::default(),
+    });
+    for uri in [
+        "/trends?days=365",
+        "/trends?days=90&page=40",
+        "/trends?days=30&tag=lab",
+        "/trends/causes?days=30",
+        "/trends/as-of",
+        "/trends/report?tag=prod",
+        "/appliances/vcsa-0042/trends?days=365",
+        "/trends/export.csv?days=7",
+    ] {
+        let clock = std::time::Instant::now();
+        let (status, body, _) = get(&router, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        println!("{uri}: {:?}, {} bytes", clock.elapsed(), body.len());
+    }
+}

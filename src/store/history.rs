@@ -268,10 +268,8 @@ pub fn analyse_runs(runs: &[RunPoint]) -> Vec<RunAnalysis> {
             let baseline_bytes = median(same.iter().filter_map(|(_, _, s)| *s));
 
             let good = run.state == JobState::Succeeded;
-            let size_dropped = good
-                && matches!((run.size_bytes, baseline_bytes), (Some(s), Some(b)) if (s as f64) < b / 2.0);
-            let duration_tripled = good
-                && matches!((run.duration_secs, baseline_secs), (Some(d), Some(b)) if d as f64 > b * 3.0);
+            let size_dropped = good && below(run.size_bytes, baseline_bytes, 0.5);
+            let duration_tripled = good && above(run.duration_secs, baseline_secs, 3.0);
 
             if good {
                 earlier.push((&run.job_type, run.duration_secs, run.size_bytes));
@@ -285,6 +283,16 @@ pub fn analyse_runs(runs: &[RunPoint]) -> Vec<RunAnalysis> {
             }
         })
         .collect()
+}
+
+/// True when `value` is under `share` of `baseline`.
+fn below(value: Option<i64>, baseline: Option<f64>, share: f64) -> bool {
+    matches!((value, baseline), (Some(v), Some(b)) if (v as f64) < b * share)
+}
+
+/// True when `value` is over `times` the `baseline`.
+fn above(value: Option<i64>, baseline: Option<f64>, times: f64) -> bool {
+    matches!((value, baseline), (Some(v), Some(b)) if (v as f64) > b * times)
 }
 
 /// The median of the values, `None` when there are too few for a norm.

@@ -560,6 +560,8 @@ impl Store {
     /// appliance still lists, or one an appliance row points at (its newest job, newest
     /// finished, newest good or running job), is kept whatever its age, so the fleet page
     /// never loses what it shows. Rows go in small batches, each its own transaction.
+    // Known gap: a job the appliance never gave a start time is kept for ever; such jobs
+    // are pending ones and few.
     pub async fn prune_jobs(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         const BATCH: i64 = 1_000;
         let mut total = 0;

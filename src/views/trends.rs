@@ -24,6 +24,8 @@ use crate::store::{
 pub const RANGES: [u32; 3] = [30, 90, 365];
 /// Day ranges offered on the causes page.
 pub const CAUSE_RANGES: [u32; 3] = [1, 7, 30];
+/// Appliances named per cause; a cause hitting thousands lists the first ones.
+pub const CAUSE_NAMES: usize = 40;
 
 /// The range chosen, the tag and the page, as read from the query string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -837,8 +839,10 @@ pub struct CauseRow {
     pub headline: String,
     /// The cause as stored (message or host).
     pub cause: String,
-    /// Appliances, each with the link to its history.
+    /// Appliances, each with the link to its history, at most [`CAUSE_NAMES`].
     pub appliances: Vec<(String, String)>,
+    /// Appliances left out of the list.
+    pub more: usize,
     /// Failed jobs in all.
     pub failures: i64,
     /// Newest failure.
@@ -898,8 +902,10 @@ pub fn causes_page(
             appliances: group
                 .appliances
                 .iter()
+                .take(CAUSE_NAMES)
                 .map(|a| (a.clone(), trends_href(a)))
                 .collect(),
+            more: count.saturating_sub(CAUSE_NAMES),
             failures: group.failures,
             last: Moment::new(group.last, now, zone),
             newest: (

@@ -25,6 +25,7 @@ const DEFAULT_DAYS: u32 = 90;
 const DEFAULT_CAUSE_DAYS: u32 = 7;
 /// Runs before the range read for an appliance, so its first baselines and a streak that
 /// began earlier are known.
+// Known gap: a streak older than the range and this lead-in is counted from the lead-in.
 const LEAD_IN_DAYS: i64 = 60;
 /// Ranges the export accepts: those of every page.
 const EXPORT_RANGES: [u32; 5] = [1, 7, 30, 90, 365];
