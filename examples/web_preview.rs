@@ -360,6 +360,8 @@ async fn main() -> anyhow::Result<()> {
     let state = AppState {
         store,
         settings: WebSettings::default(),
+        // Sign-in is off: the preview listens on 127.0.0.1 only.
+        auth: vbdash::web::auth::Auth::none(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("http://{}/", listener.local_addr()?);

@@ -9,12 +9,13 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
-use crate::config::{Config, TlsSetting};
+use crate::config::{AuthMode, Config, TlsSetting};
 use crate::poller::{self, PollerSettings};
 use crate::store::{ApplianceSettings, Store};
 use crate::vcenter::{ApplianceClient, Target, TlsMode};
+use crate::web::auth::Auth;
 use crate::web::{self, AppState, WebSettings};
 
 /// A running dashboard: its address and the handles to stop it.
@@ -57,6 +58,9 @@ pub async fn start(
     listener: TcpListener,
     first_poll: FirstPoll,
 ) -> anyhow::Result<RunningApp> {
+    let addr = listener.local_addr()?;
+    check_auth(config, addr)?;
+
     // The store's own error already names the database.
     let store = Store::open(&config.database.url).await?;
     store.sync_appliances(&appliance_settings(config)).await?;
@@ -81,17 +85,18 @@ pub async fn start(
         shutdown.clone(),
     ));
 
-    let addr = listener.local_addr()?;
     let state = AppState {
         store: store.clone(),
         settings: WebSettings {
             refresh_secs: u32::try_from(config.server.refresh.as_secs().max(1)).unwrap_or(5),
             display_zone: config.server.display_zone,
         },
+        auth: Auth::new(config.auth.clone()),
     };
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, web::router(state))
+        let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
     });
@@ -104,6 +109,33 @@ pub async fn start(
         server,
         poller,
     })
+}
+
+/// Refuses to serve without sign-in on anything but a loopback address, whatever the
+/// configuration says, and warns when serving without sign-in at all.
+fn check_auth(config: &Config, addr: SocketAddr) -> anyhow::Result<()> {
+    let mode = match &config.auth.mode {
+        AuthMode::None => {
+            crate::config::check_loopback(addr).map_err(|why| anyhow::anyhow!(why))?;
+            warn!(%addr, "sign-in is off: anyone on this machine is an admin of the dashboard");
+            "none"
+        }
+        AuthMode::Local => "local",
+        AuthMode::Proxy(proxy) => {
+            info!(
+                user_header = %proxy.user_header,
+                trusted_proxies = proxy.trusted_proxies.len(),
+                "users are named by the trusted proxy"
+            );
+            "proxy"
+        }
+    };
+    info!(
+        auth.mode = mode,
+        behind_tls = config.auth.behind_tls,
+        "sign-in mode"
+    );
+    Ok(())
 }
 
 /// Runs until Ctrl-C or SIGTERM, then stops cleanly.

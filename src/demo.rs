@@ -13,13 +13,15 @@ use url::Url;
 
 use crate::app::{self, FirstPoll};
 use crate::config::{
-    ApplianceConfig, Config, DatabaseConfig, PollConfig, RetentionConfig, ServerConfig, TlsSetting,
+    ApplianceConfig, AuthConfig, Config, DatabaseConfig, PollConfig, RetentionConfig, ServerConfig,
+    TlsSetting,
 };
 use crate::secret::Secret;
 use crate::simulator::{Profile, SimAppliance, SimConfig, SimSchedule, Simulator};
 
 const DEMO_USER: &str = "backup-reader@vsphere.local";
-const DEMO_PASSWORD: &str = "Demo-Passw0rd!";
+/// Password of every simulated demo appliance (tests search for it where it must not be).
+pub const DEMO_PASSWORD: &str = "Demo-Passw0rd!";
 
 /// How fast the demo moves; tests shorten every interval.
 #[derive(Debug, Clone)]
@@ -100,6 +102,8 @@ pub async fn prepare(
             max_backoff: tuning.poll_interval * 4,
         },
         retention: RetentionConfig::default(),
+        // Sign-in is off: the demo listens on loopback only, which `app::start` checks.
+        auth: AuthConfig::default(),
         appliances,
     };
     Ok(DemoFleet {
@@ -112,15 +116,16 @@ pub async fn prepare(
 
 /// Runs the demo until Ctrl-C.
 pub async fn run(listen: SocketAddr, database: Option<PathBuf>) -> anyhow::Result<()> {
+    // The address first: if it is taken, say so before anything else starts.
+    let listener = TcpListener::bind(listen).await.with_context(|| {
+        format!("cannot listen on {listen}; pick another address with --listen 127.0.0.1:PORT")
+    })?;
     let tempdir = tempfile_dir()?;
     let database = database.unwrap_or_else(|| tempdir.join("vbdash-demo.db"));
     let tuning = DemoTuning::default();
 
     println!("Starting simulated appliances and polling their history...");
     let fleet = prepare(database.clone(), listen, &tuning).await?;
-    let listener = TcpListener::bind(listen).await.with_context(|| {
-        format!("cannot listen on {listen}; pick another address with --listen 127.0.0.1:PORT")
-    })?;
     let app = app::start(&fleet.config, listener, FirstPoll::BeforeServing).await?;
 
     println!(

@@ -1,4 +1,6 @@
-//! The `vbdash` command: dashboard, demo, simulator and configuration check.
+//! The `vbdash` command: dashboard, demo, simulator, configuration check and users.
+
+mod cli;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,6 +58,8 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8443")]
         listen: SocketAddr,
     },
+    /// Add, change, remove and list the local users who sign in to the dashboard.
+    User(cli::user::UserCommand),
     /// Check a configuration file and exit: 0 when valid, 1 with the reason when not.
     CheckConfig {
         /// Configuration file.
@@ -92,14 +96,20 @@ async fn run(command: Command) -> anyhow::Result<()> {
             vbdash::app::serve(config).await
         }
         Command::Simulate { config, listen } => vbdash::app::simulate(&config, listen).await,
+        Command::User(command) => cli::user::run(command).await,
         Command::CheckConfig { config } => {
             let loaded = Config::load(&config, &Config::process_env())?;
             println!(
-                "{}: valid, {} appliance(s), database {}, listening on {}",
+                "{}: valid, {} appliance(s), database {}, listening on {}, sign-in {}",
                 config.display(),
                 loaded.appliances.len(),
                 loaded.database.url,
-                loaded.server.listen
+                loaded.server.listen,
+                match loaded.auth.mode {
+                    vbdash::config::AuthMode::None => "off (loopback only)",
+                    vbdash::config::AuthMode::Local => "by local users",
+                    vbdash::config::AuthMode::Proxy(_) => "by a trusted proxy",
+                }
             );
             Ok(())
         }

@@ -13,7 +13,11 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use vbdash::app::{self, FirstPoll};
+use vbdash::config::{AuthConfig, AuthMode};
 use vbdash::demo::{self, DemoTuning};
+use vbdash::secret::Secret;
+use vbdash::store::Role;
+use vbdash::web::auth::password;
 
 /// Upper bound for anything the test waits for; the loops stop early when it happens.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -163,6 +167,86 @@ async fn fleet_page_shows_every_status_and_follows_a_job_to_its_end() {
         json!(7),
         "the page was reloaded instead of refreshed"
     );
+
+    browser.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_user_signs_in_through_the_form_and_out_again() {
+    let driver = start_chromedriver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tuning = DemoTuning {
+        history_days: 3,
+        ..DemoTuning::default()
+    };
+    let mut fleet = demo::prepare(
+        dir.path().join("login.db"),
+        "127.0.0.1:0".parse().unwrap(),
+        &tuning,
+    )
+    .await
+    .unwrap();
+    fleet.config.auth = AuthConfig {
+        mode: AuthMode::Local,
+        ..AuthConfig::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = app::start(&fleet.config, listener, FirstPoll::BeforeServing)
+        .await
+        .unwrap();
+    let hash = password::hash(&Secret::new("browser test password")).unwrap();
+    server
+        .store
+        .add_user("ann", Role::Operator, &hash, chrono::Utc::now())
+        .await
+        .unwrap();
+    let (browser, _profile) = open_browser(&driver).await;
+
+    let base = format!("http://{}", server.addr);
+    browser
+        .goto(&format!("{base}/appliances/vcsa-ams-01"))
+        .await
+        .unwrap();
+    let url = browser.current_url().await.unwrap();
+    assert_eq!(
+        url.path(),
+        "/login",
+        "signed-out visitors go to the sign-in page"
+    );
+
+    let form = browser.form(Locator::Id("login-form")).await.unwrap();
+    form.set_by_name("user", "ann").await.unwrap();
+    form.set_by_name("password", "browser test password")
+        .await
+        .unwrap();
+    form.submit_direct().await.unwrap();
+
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while browser.current_url().await.unwrap().path() != "/appliances/vcsa-ams-01" {
+        assert!(tokio::time::Instant::now() < deadline, "never got back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let who = browser.find(Locator::Css(".whoami-name")).await.unwrap();
+    assert_eq!(who.text().await.unwrap(), "ann");
+
+    browser
+        .find(Locator::Css(".whoami button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while browser.current_url().await.unwrap().path() != "/login" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sign-out did not lead to sign-in"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.goto(&format!("{base}/")).await.unwrap();
+    assert_eq!(browser.current_url().await.unwrap().path(), "/login");
 
     browser.close().await.unwrap();
     server.stop().await;

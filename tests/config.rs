@@ -246,3 +246,82 @@ fn a_file_that_is_not_text_names_its_line() {
     assert!(msg.contains("line 2"), "{msg}");
     assert!(msg.contains("not UTF-8"), "{msg}");
 }
+
+/// `GOOD` with an `[auth]` table put before the appliances.
+fn with_auth(auth: &str) -> String {
+    GOOD.replacen("[[appliance]]", &format!("{auth}\n\n[[appliance]]"), 1)
+}
+
+#[test]
+fn without_an_auth_table_sign_in_is_off_on_loopback() {
+    let config = load(GOOD).unwrap();
+    assert_eq!(config.auth.mode, vbdash::config::AuthMode::None);
+    assert_eq!(config.auth.session_idle, Duration::from_secs(30 * 60));
+}
+
+#[test]
+fn no_sign_in_on_a_public_address_is_refused() {
+    let text = GOOD.replace("127.0.0.1:9090", "0.0.0.0:9090");
+    let msg = error_text(&text);
+    assert!(msg.contains("auth.mode"), "{msg}");
+    assert!(msg.contains("loopback"), "{msg}");
+
+    let local = with_auth("[auth]\nmode = \"local\"").replace("127.0.0.1:9090", "0.0.0.0:9090");
+    assert!(load(&local).is_ok());
+}
+
+#[test]
+fn proxy_sign_in_loads_with_groups_and_networks() {
+    let text = with_auth(
+        r#"[auth]
+mode = "proxy"
+user_header = "X-Forwarded-User"
+groups_header = "X-Forwarded-Groups"
+trusted_proxies = ["10.0.0.0/8", "127.0.0.1"]
+default_role = "viewer"
+behind_tls = true
+session_idle = "15m"
+
+[auth.group_roles]
+backup-admins = "admin"
+"#,
+    );
+    let config = load(&text).unwrap();
+    let vbdash::config::AuthMode::Proxy(proxy) = &config.auth.mode else {
+        panic!("not proxy: {:?}", config.auth.mode);
+    };
+    assert_eq!(proxy.user_header, "x-forwarded-user");
+    assert!(proxy.trusts("10.2.3.4".parse().unwrap()));
+    assert!(!proxy.trusts("192.0.2.1".parse().unwrap()));
+    assert_eq!(
+        proxy.group_roles.get("backup-admins"),
+        Some(&vbdash::store::Role::Admin)
+    );
+    assert!(config.auth.behind_tls);
+    assert_eq!(config.auth.session_idle, Duration::from_secs(15 * 60));
+}
+
+#[test]
+fn auth_mistakes_name_line_and_key() {
+    let msg = error_text(&with_auth("[auth]\nmode = \"ldap\""));
+    assert!(msg.contains("line 14, key `auth.mode`"), "{msg}");
+
+    let msg = error_text(&with_auth(
+        "[auth]\nmode = \"proxy\"\nuser_header = \"X-User\"",
+    ));
+    assert!(msg.contains("auth.trusted_proxies"), "{msg}");
+
+    let text = "[auth]\nmode = \"proxy\"\nuser_header = \"X-User\"\n\
+                trusted_proxies = [\"10.0.0.300/8\"]";
+    let msg = error_text(&with_auth(text));
+    assert!(
+        msg.contains("line 16, key `auth.trusted_proxies[0]`"),
+        "{msg}"
+    );
+
+    let text = "[auth]\nmode = \"proxy\"\nuser_header = \"X-User\"\n\
+                trusted_proxies = [\"10.0.0.1\"]\n[auth.group_roles]\nops = \"boss\"";
+    let msg = error_text(&with_auth(text));
+    assert!(msg.contains("auth.group_roles.ops"), "{msg}");
+    assert!(msg.contains("\"operator\""), "{msg}");
+}

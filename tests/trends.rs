@@ -14,6 +14,7 @@ use vbdash::domain::{
 };
 use vbdash::store::history::{self, DayOutcome, day_spans};
 use vbdash::store::{ApplianceSettings, JobFilter, Store};
+use vbdash::web::auth::Auth;
 use vbdash::web::{self, AppState, WebSettings};
 
 const GIB: i64 = 1024 * 1024 * 1024;
@@ -387,6 +388,7 @@ async fn seeded_router() -> (Router, tempfile::TempDir) {
     let router = web::router(AppState {
         store,
         settings: WebSettings::default(),
+        auth: Auth::none(),
     });
     (router, dir)
 }
@@ -592,6 +594,7 @@ async fn a_build_changed_since_the_last_good_backup_is_shown_and_counted() {
     let router = web::router(AppState {
         store,
         settings: WebSettings::default(),
+        auth: Auth::none(),
     });
 
     let (_, body, _) = get(&router, "/").await;
@@ -644,6 +647,7 @@ async fn monthly_report_counts_days_failures_and_the_longest_gap() {
     let router = web::router(AppState {
         store,
         settings: WebSettings::default(),
+        auth: Auth::none(),
     });
 
     let uri = format!("/trends/report?tag=prod&month={}", month.format("%Y-%m"));
@@ -741,6 +745,7 @@ async fn large_fleet_history_timings() {
     let router = web::router(AppState {
         store: store.clone(),
         settings: WebSettings::default(),
+        auth: Auth::none(),
     });
     for uri in [
         "/trends?days=365",

@@ -15,6 +15,7 @@ use vbdash::domain::{
     VersionInfo,
 };
 use vbdash::store::{ApplianceSettings, Store};
+use vbdash::web::auth::Auth;
 use vbdash::web::{self, AppState, WebSettings};
 
 /// Jobs seeded on the healthy appliance: more than one page of them.
@@ -223,6 +224,7 @@ async fn fixture() -> Fixture {
     let state = AppState {
         store,
         settings: WebSettings::default(),
+        auth: Auth::none(),
     };
     Fixture {
         router: web::router(state),
@@ -547,4 +549,22 @@ async fn a_running_job_page_refreshes_itself_and_a_finished_one_does_not() {
     let finished = first_job(&f.get("/appliances/vc-failed").await.html());
     let doc = f.get(&finished).await.html();
     assert!(select(&doc, "#job-live")[0].attr("hx-trigger").is_none());
+}
+
+#[tokio::test]
+async fn a_page_past_the_end_shows_the_last_page() {
+    let f = fixture().await;
+
+    let answer = f.get("/appliances/vc-good/jobs?page=999").await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(
+        !answer.body.contains("999"),
+        "the pager still speaks of page 999"
+    );
+    let doc = answer.html();
+    assert!(
+        !select(&doc, "#jobs tbody a").is_empty(),
+        "the last page has jobs"
+    );
 }

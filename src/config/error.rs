@@ -5,10 +5,12 @@ use std::path::PathBuf;
 /// A configuration problem, said so that a person can fix it without reading code.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {file}: {source}")]
+    // The io error is part of the message, not a `source`, so that a report of the
+    // whole chain does not say it twice.
+    #[error("cannot read {file}: {reason}")]
     Read {
         file: PathBuf,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// A problem at a known place in the file.
     #[error("{file}, line {line}, key `{key}`: {message}")]

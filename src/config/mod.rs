@@ -5,6 +5,7 @@
 //! Passwords are only ever given by reference (`password_env`, `password_file`) and are
 //! resolved here into [`Secret`]s.
 
+mod auth;
 mod error;
 mod overrides;
 mod raw;
@@ -19,6 +20,7 @@ use url::Url;
 
 use crate::secret::Secret;
 
+pub use auth::{AuthConfig, AuthMode, ProxyAuth, check_loopback};
 pub use error::ConfigError;
 pub use values::{parse_duration, parse_zone};
 
@@ -31,6 +33,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub poll: PollConfig,
     pub retention: RetentionConfig,
+    /// Who may use the dashboard.
+    pub auth: AuthConfig,
     pub appliances: Vec<ApplianceConfig>,
 }
 
@@ -111,9 +115,9 @@ pub struct ApplianceConfig {
 impl Config {
     /// Reads and validates `path`, then applies the `VBDASH_*` variables of `env`.
     pub fn load(path: &Path, env: &[(String, String)]) -> Result<Config, ConfigError> {
-        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+        let bytes = std::fs::read(path).map_err(|reason| ConfigError::Read {
             file: path.to_path_buf(),
-            source,
+            reason,
         })?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -137,6 +141,21 @@ impl Config {
         let mut raw = raw::parse(text, path)?;
         overrides::apply(&mut raw, env)?;
         raw::validate(raw, text, path, env)
+    }
+
+    /// Reads only the `[database]` table of `path` (with its overrides): enough for
+    /// commands such as `vbdash user`, which must not need the appliance passwords.
+    pub fn load_database(
+        path: &Path,
+        env: &[(String, String)],
+    ) -> Result<DatabaseConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|reason| ConfigError::Read {
+            file: path.to_path_buf(),
+            reason,
+        })?;
+        let mut raw = raw::parse(&text, path)?;
+        overrides::apply(&mut raw, env)?;
+        raw::validate_database_only(&raw, &text, path)
     }
 
     /// Reads the process environment: the one place vbdash does so.

@@ -6,13 +6,15 @@ use super::error::ConfigError;
 use super::raw::RawConfig;
 
 /// Every variable that is read, with the key it overrides.
-pub const VARIABLES: [(&str, &str); 8] = [
+pub const VARIABLES: [(&str, &str); 10] = [
     ("VBDASH_SERVER_LISTEN", "server.listen"),
     ("VBDASH_SERVER_REFRESH", "server.refresh"),
     ("VBDASH_SERVER_DISPLAY_ZONE", "server.display_zone"),
     ("VBDASH_DATABASE_URL", "database.url"),
     ("VBDASH_POLL_INTERVAL", "poll.interval"),
+    ("VBDASH_POLL_RUNNING_INTERVAL", "poll.running_interval"),
     ("VBDASH_POLL_TIMEOUT", "poll.timeout"),
+    ("VBDASH_POLL_MAX_BACKOFF", "poll.max_backoff"),
     ("VBDASH_POLL_CONCURRENCY", "poll.concurrency"),
     ("VBDASH_POLL_GRACE", "poll.grace"),
 ];
@@ -40,7 +42,9 @@ pub(super) fn apply(raw: &mut RawConfig, env: &[(String, String)]) -> Result<(),
             "server.display_zone" => raw.server.display_zone = text(),
             "database.url" => raw.database.url = text(),
             "poll.interval" => raw.poll.interval = text(),
+            "poll.running_interval" => raw.poll.running_interval = text(),
             "poll.timeout" => raw.poll.timeout = text(),
+            "poll.max_backoff" => raw.poll.max_backoff = text(),
             "poll.grace" => raw.poll.grace = text(),
             "poll.concurrency" => {
                 let n = value.trim().parse::<i64>().map_err(|_| ConfigError::Env {

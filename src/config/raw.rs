@@ -27,6 +27,8 @@ pub(super) struct RawConfig {
     pub poll: RawPoll,
     #[serde(default)]
     pub retention: RawRetention,
+    #[serde(default)]
+    pub auth: super::auth::RawAuth,
     #[serde(default, rename = "appliance")]
     pub appliances: Vec<RawAppliance>,
 }
@@ -120,13 +122,13 @@ fn at_error(error: toml::de::Error, key: &str, text: &str, path: &Path) -> Confi
 }
 
 /// Builds errors for one file; keeps `validate` readable.
-struct Blame<'a> {
+pub(super) struct Blame<'a> {
     text: &'a str,
     path: &'a Path,
 }
 
 impl Blame<'_> {
-    fn at(&self, span: Option<Range<usize>>, key: &str, message: String) -> ConfigError {
+    pub(super) fn at(&self, span: Option<Range<usize>>, key: &str, message: String) -> ConfigError {
         // Values from the environment carry an empty span: name the variable instead.
         let span = span.filter(|s| !s.is_empty());
         if let (None, Some(variable)) = (&span, super::overrides::variable_for(key)) {
@@ -152,7 +154,7 @@ impl Blame<'_> {
     }
 
     /// Parses an optional spanned value, falling back to `default` when it is absent.
-    fn value<T, R>(
+    pub(super) fn value<T, R>(
         &self,
         raw: &At<R>,
         key: &str,
@@ -205,17 +207,11 @@ pub(super) fn validate(
         )?,
     };
 
-    let database = DatabaseConfig {
-        url: blame.value(
-            &raw.database.url,
-            "database.url",
-            "sqlite://vbdash.db".into(),
-            |s| check_database_url(s),
-        )?,
-    };
+    let database = validate_database(&raw.database, &blame)?;
 
     let poll = validate_poll(&raw.poll, &blame)?;
     let retention = validate_retention(&raw.retention, &blame)?;
+    let auth = super::auth::validate(&raw.auth, server.listen, &blame)?;
     let default_grace = blame.value(
         &raw.poll.grace,
         "poll.grace",
@@ -248,6 +244,7 @@ pub(super) fn validate(
         database,
         poll,
         retention,
+        auth,
         appliances,
     })
 }
@@ -272,6 +269,27 @@ fn validate_retention(
             defaults.polls,
             duration_within(DAY, 100 * 365 * DAY),
         )?,
+    })
+}
+
+/// Validates the `[database]` table of a whole file and nothing else.
+pub(super) fn validate_database_only(
+    raw: &RawConfig,
+    text: &str,
+    path: &Path,
+) -> Result<DatabaseConfig, ConfigError> {
+    validate_database(&raw.database, &Blame { text, path })
+}
+
+/// Validates `[database]` alone.
+pub(super) fn validate_database(
+    raw: &RawDatabase,
+    blame: &Blame<'_>,
+) -> Result<DatabaseConfig, ConfigError> {
+    Ok(DatabaseConfig {
+        url: blame.value(&raw.url, "database.url", "sqlite://vbdash.db".into(), |s| {
+            check_database_url(s)
+        })?,
     })
 }
 

@@ -127,8 +127,19 @@ impl ApplianceState {
         if self.config.running_job && self.running.is_none() {
             let lead_ms = (i64::from(self.config.job_minutes) * 15_000).min(180_000);
             let start_ms = self.created_ms - lead_ms.max(1_000) + 417;
-            let extras = self.default_extras(JobKind::Manual, "Backup before patching");
+            let mut extras = self.default_extras(JobKind::Manual, "Backup before patching");
+            // A person backing up before patching writes to the usual place, as an
+            // administrator: the polling account itself is read-only.
+            if let Some(schedule) = &self.schedule {
+                extras.location = schedule.location.clone();
+            }
+            extras.user = Some("VSPHERE.LOCAL\\Administrator".to_owned());
             self.begin(start_ms, JobKind::Manual, extras);
+
+            // Started just before the simulator, it still takes the configured time.
+            if let Some(plan) = self.running.as_mut() {
+                plan.full_duration_s = (self.config.job_minutes * 60).max(1);
+            }
         }
     }
 

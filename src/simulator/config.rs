@@ -11,6 +11,9 @@ use serde::{Deserialize, Deserializer};
 
 use super::version::ApplianceVersion;
 
+/// Host part of the hostile appliance's location: markup that runs script if unescaped.
+pub const HOSTILE_HOST: &str = "<img src=x onerror=alert('host')>";
+
 /// Backup location used when neither the schedule nor a request names one.
 pub const DEFAULT_LOCATION: &str = "nfs://nas-01.example.test/export/vcsa";
 
@@ -163,19 +166,19 @@ impl SimConfig {
     pub fn from_toml_str(text: &str, path: &Path) -> anyhow::Result<SimConfig> {
         let file = path.display();
         let deserializer = toml::Deserializer::parse(text)
-            .map_err(|err| anyhow!("{file}:{}: {}", line_of(text, &err), err.message()))?;
+            .map_err(|err| anyhow!("{file}, line {}: {}", line_of(text, &err), err.message()))?;
 
         let config: SimConfig = serde_path_to_error::deserialize(deserializer).map_err(|err| {
             let key = err.path().to_string();
             let inner = err.into_inner();
             anyhow!(
-                "{file}:{}: key `{key}`: {}",
+                "{file}, line {}, key `{key}`: {}",
                 line_of(text, &inner),
                 inner.message()
             )
         })?;
 
-        config.check().map_err(|err| anyhow!("{file}: {err}"))?;
+        config.check().map_err(|err| anyhow!("{file}, {err}"))?;
         Ok(config)
     }
 
@@ -262,6 +265,23 @@ impl SimAppliance {
             seed: 0,
             fault: None,
             location: default_location(),
+        }
+    }
+
+    /// An appliance whose every text is hostile: its backup location and location user
+    /// hold markup and script, and every scheduled run fails with a message that repeats
+    /// the location's host. The dashboard must show all of it as text.
+    pub fn hostile_text(name: &str, version: &str) -> SimAppliance {
+        let location = format!("nfs://{HOSTILE_HOST}/export/<script>alert('location')</script>");
+        SimAppliance {
+            location: location.clone(),
+            ..SimAppliance::new(name, version)
+                .profile(Profile::FailsNightly)
+                .schedule(Some(SimSchedule {
+                    location,
+                    location_user: Some("<b onmouseover=alert('user')>backup</b>".to_owned()),
+                    ..SimSchedule::daily(2, 0)
+                }))
         }
     }
 
@@ -535,7 +555,7 @@ fault = "http500_html"
         let text = "[[appliances]]\nname = \"a\"\nversion = \"8.0.3.00400\"\n\
                     job_minutes = \"x\"\n";
         let message = parse(text).unwrap_err().to_string();
-        assert!(message.starts_with("sim.toml:4:"), "{message}");
+        assert!(message.starts_with("sim.toml, line 4, key"), "{message}");
         assert!(message.contains("job_minutes"), "{message}");
     }
 

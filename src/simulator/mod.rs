@@ -41,7 +41,9 @@ use jobs::{Ending, Failure, JobKind};
 use routes::Op;
 use wire::{Generation, plain_response};
 
-pub use config::{DEFAULT_LOCATION, Fault, Profile, SimAppliance, SimConfig, SimSchedule};
+pub use config::{
+    DEFAULT_LOCATION, Fault, HOSTILE_HOST, Profile, SimAppliance, SimConfig, SimSchedule,
+};
 
 /// The simulator: cheap to clone, all state shared behind an `Arc`.
 #[derive(Clone)]

@@ -7,8 +7,8 @@
 //! Each file holds the statements of one table or aggregate: `appliances`, `polls` (and
 //! `record_poll`, which writes to all of them), `jobs`, `schedules`, `overview`, which
 //! maps rows to domain types, `trends`, the range reads of the history pages, and `as_of`,
-//! the fleet rebuilt at a past moment;
-//! `history` holds the pure rules that read meaning into those rows.
+//! the fleet rebuilt at a past moment; `history` holds the pure rules that read meaning
+//! into those rows; `users` and `sessions` hold who may sign in.
 
 mod appliances;
 mod as_of;
@@ -17,7 +17,9 @@ mod jobs;
 mod overview;
 mod polls;
 mod schedules;
+mod sessions;
 mod trends;
+mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -28,10 +30,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use appliances::ApplianceSettings;
 pub use jobs::{JobPage, StoredJob};
 pub use schedules::ScheduleChange;
+pub use sessions::SessionRecord;
 pub use trends::{
     CauseGroup, DailyRate, ExportRow, FailureCauses, JobFilter, JobMark, RunPoint, ScheduleMark,
     TrendAppliance,
 };
+pub use users::{Role, UnknownRole, UserCredentials, UserSummary};
 
 /// How long a statement waits for a lock held by another process before it fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,30 +53,29 @@ pub struct Store {
 }
 
 /// What went wrong in the store. The text says what was being done, never what was stored.
+/// Causes are part of the message rather than a `source`, so that printing the whole
+/// chain does not repeat them.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be opened or created.
-    #[error("cannot open the database {location}: {source}")]
+    #[error("cannot open the database {location}: {reason}")]
     Open {
         location: String,
-        #[source]
-        source: sqlx::Error,
+        reason: sqlx::Error,
     },
 
     /// The schema could not be brought up to date.
-    #[error("cannot apply the migrations to the database {location}: {source}")]
+    #[error("cannot apply the migrations to the database {location}: {reason}")]
     Migrate {
         location: String,
-        #[source]
-        source: sqlx::migrate::MigrateError,
+        reason: sqlx::migrate::MigrateError,
     },
 
     /// A statement failed; `action` says which step, such as "recording a poll".
-    #[error("{action} failed: {source}")]
+    #[error("{action} failed: {reason}")]
     Query {
         action: &'static str,
-        #[source]
-        source: sqlx::Error,
+        reason: sqlx::Error,
     },
 
     /// A poll was recorded for an appliance that was never synced from the configuration.
@@ -94,7 +97,10 @@ trait Context<T> {
 
 impl<T> Context<T> for Result<T, sqlx::Error> {
     fn context(self, action: &'static str) -> StoreResult<T> {
-        self.map_err(|source| StoreError::Query { action, source })
+        self.map_err(|source| StoreError::Query {
+            action,
+            reason: source,
+        })
     }
 }
 
@@ -105,7 +111,7 @@ impl Store {
     pub async fn open(url_or_path: &str) -> StoreResult<Store> {
         let open_error = |source| StoreError::Open {
             location: url_or_path.to_owned(),
-            source,
+            reason: source,
         };
 
         let in_memory = is_in_memory(url_or_path);
@@ -145,7 +151,7 @@ impl Store {
             .await
             .map_err(|source| StoreError::Migrate {
                 location: url_or_path.to_owned(),
-                source,
+                reason: source,
             })?;
 
         tracing::info!(database = url_or_path, "database opened");

@@ -500,5 +500,29 @@ fn root_cause(err: &(dyn StdError + 'static)) -> String {
     while let Some(source) = cause.source() {
         cause = source;
     }
-    text::bounded(&cause.to_string(), 200)
+
+    // Socket errors read better by kind than by their operating-system text.
+    if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+        use std::io::ErrorKind as K;
+        let words = match io.kind() {
+            K::ConnectionRefused => Some("connection refused (nothing listens on that port)"),
+            K::ConnectionReset => Some("connection reset by the appliance or a proxy"),
+            K::ConnectionAborted => Some("connection aborted"),
+            K::HostUnreachable => Some("no route to the host"),
+            K::NetworkUnreachable => Some("the network is unreachable"),
+            K::AddrNotAvailable => Some("the address is not available"),
+            K::TimedOut => Some("the connection timed out"),
+            _ => None,
+        };
+        if let Some(words) = words {
+            return words.to_owned();
+        }
+    }
+
+    let text = cause.to_string();
+    let text = match text.find(" (os error ") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    text::bounded(text, 200)
 }

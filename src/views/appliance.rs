@@ -274,7 +274,7 @@ pub struct AppliancePage {
     pub time_zone: String,
     /// Grace period before a late run counts as missed.
     pub grace: String,
-    /// When the newest succeeded job ended (or started).
+    /// When the newest succeeded job started: the moment the backup captures.
     pub last_good: Option<Moment>,
     /// The job running now, if any.
     pub running: Option<JobLine>,
@@ -282,6 +282,8 @@ pub struct AppliancePage {
     pub schedule: Option<ScheduleView>,
     /// The schedule in words, or "no schedule".
     pub schedule_words: String,
+    /// False until a poll succeeded: the schedule is then unknown, not absent.
+    pub schedule_known: bool,
     /// When the schedule last changed.
     pub schedule_changed: Option<Moment>,
     /// How the poller is getting on.
@@ -334,7 +336,7 @@ pub fn page(
         last_good: o
             .last_good_job
             .as_ref()
-            .and_then(|j| j.end_time.or(j.start_time))
+            .and_then(|j| j.start_time.or(j.end_time))
             .map(|at| Moment::new(at, now, zone)),
         running: o
             .running_job
@@ -345,6 +347,7 @@ pub fn page(
             .as_ref()
             .map(|s| ScheduleView::new(s, o.time_zone)),
         schedule_words: schedule_words(o),
+        schedule_known: o.last_ok_poll_at.is_some(),
         schedule_changed: o.schedule_changed_at.map(|at| Moment::new(at, now, zone)),
         health: PollHealth::new(o, facts.polls, now, zone),
         jobs: jobs.jobs,

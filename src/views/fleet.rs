@@ -160,10 +160,12 @@ impl TagLink {
     }
 }
 
-/// The schedule in words, "no schedule" when there is none.
+/// The schedule in words, "no schedule" when there is none, and "not known yet" before
+/// any poll succeeded (an appliance never read may well have a schedule).
 pub fn schedule_words(o: &ApplianceOverview) -> String {
     match &o.schedule {
         Some(s) => s.describe(o.time_zone.name()),
+        None if o.last_ok_poll_at.is_none() => "not known yet".to_owned(),
         None => "no schedule".to_owned(),
     }
 }
@@ -195,7 +197,7 @@ impl FleetRow {
             last_good: o
                 .last_good_job
                 .as_ref()
-                .and_then(|j| j.end_time.or(j.start_time))
+                .and_then(|j| j.start_time.or(j.end_time))
                 .map(|at| Moment::new(at, now, zone)),
             last_job,
             schedule_words: schedule_words(o),

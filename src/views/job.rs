@@ -9,6 +9,7 @@ use super::common::{self, Badge, Sighting};
 use super::format::{self, Moment};
 use crate::domain::Job;
 use crate::domain::schedule::location_host;
+use crate::domain::text;
 
 /// The job page.
 #[derive(Debug, Template, WebTemplate)]
@@ -92,24 +93,30 @@ impl JobPage {
             progress_words: job
                 .progress
                 .map_or("unknown".to_owned(), |p| format!("{}%", format::percent(p))),
-            progress_message: job.progress_message.clone(),
+            progress_message: job.progress_message.as_deref().map(field),
             started: job.start_time.map(moment),
             ended: job.end_time.map(moment),
             duration: common::job_duration(job, now).map(format::duration),
             size: job.size_bytes.map(format::size),
             size_bytes: job.size_bytes.map(|b| format!("{b} bytes")),
-            location: job.location.clone(),
+            location: job.location.as_deref().map(field),
             location_host: job.location.as_deref().and_then(location_host),
-            user: job.user.clone(),
-            messages: job.messages.clone(),
-            version: job.version.clone(),
-            build: job.build.clone(),
+            user: job.user.as_deref().map(field),
+            messages: text::bounded_messages(&job.messages),
+            version: job.version.as_deref().map(field),
+            build: job.build.as_deref().map(field),
             cancelable: job.cancelable.map(|c| if c { "yes" } else { "no" }),
             first_seen: moment(seen.first_seen_at),
             last_seen: moment(seen.last_seen_at),
             gone_since: seen.gone_since.map(moment),
         }
     }
+}
+
+/// Appliance text is bounded when it arrives; bounding again when shown keeps a page small
+/// even for rows written by an older version or by hand.
+fn field(value: &str) -> String {
+    text::bounded(value, text::MAX_FIELD_CHARS)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod appliance;
+pub mod auth;
 pub mod charts;
 pub mod common;
 pub mod error;

@@ -103,18 +103,26 @@ async fn load_page(state: &AppState, name: &str, page: u32) -> Result<ApplianceP
 }
 
 async fn load_jobs(state: &AppState, name: &str, page: u32) -> Result<JobsFragment, WebError> {
-    let request = JobPage {
-        offset: (page - 1).saturating_mul(JOBS_PER_PAGE),
-        limit: JOBS_PER_PAGE,
+    let fetch = |page: u32| {
+        let request = JobPage {
+            offset: (page - 1).saturating_mul(JOBS_PER_PAGE),
+            limit: JOBS_PER_PAGE,
+        };
+        state.store.list_jobs(name, request)
     };
-    let (stored, total) = state
-        .store
-        .list_jobs(name, request)
-        .await
-        .map_err(WebError::internal)?;
+    let (mut stored, total) = fetch(page).await.map_err(WebError::internal)?;
     if total == 0 && page == 1 && !appliance_exists(state, name).await? {
         return Err(unknown_appliance(name));
     }
+
+    // A page past the end (an old link, a hand-typed number) shows the last page.
+    let last_page = u32::try_from(total.div_ceil(u64::from(JOBS_PER_PAGE))).unwrap_or(u32::MAX);
+    let page = if page > last_page && last_page > 0 {
+        stored = fetch(last_page).await.map_err(WebError::internal)?.0;
+        last_page
+    } else {
+        page
+    };
 
     let seen: Vec<SeenJob<'_>> = stored.iter().map(seen_job).collect();
     let pager = Pager::new(name, page, JOBS_PER_PAGE, seen.len(), total);

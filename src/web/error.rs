@@ -28,6 +28,16 @@ pub enum WebError {
     /// 400: the request itself is malformed; the text says how.
     #[error("{0}")]
     BadRequest(String),
+    /// 401: the request needs a signed-in user; the text says so.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the user may not do this, or the CSRF token is missing or wrong; the text
+    /// says why.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 413: the request body is larger than accepted.
+    #[error("{0}")]
+    TooLarge(String),
     /// 500: anything unexpected (the store failed, a template broke). The cause is logged,
     /// never shown.
     #[error("internal error: {0}")]
@@ -44,6 +54,9 @@ impl WebError {
         match self {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            WebError::Forbidden(_) => StatusCode::FORBIDDEN,
+            WebError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -52,6 +65,9 @@ impl WebError {
         let (title, detail) = match self {
             WebError::NotFound(what) => ("Not found", what.clone()),
             WebError::BadRequest(why) => ("Bad request", why.clone()),
+            WebError::Unauthorized(why) => ("Sign in", why.clone()),
+            WebError::Forbidden(why) => ("Not allowed", why.clone()),
+            WebError::TooLarge(why) => ("Too large", why.clone()),
             WebError::Internal(_) => (
                 "Something went wrong",
                 "vbdash could not answer this request. The error is in the server log; \

@@ -6,21 +6,30 @@
 
 pub mod appliances;
 pub mod assets;
+pub mod auth;
 pub mod error;
 pub mod fleet;
 pub mod htmx;
 pub mod jobs;
 pub mod trends;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono_tz::Tz;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::store::Store;
+use auth::{Auth, Role};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -29,6 +38,8 @@ pub struct AppState {
     pub store: Store,
     /// How pages look and refresh.
     pub settings: WebSettings,
+    /// Sign-in settings, sessions and CSRF keys.
+    pub auth: Arc<Auth>,
 }
 
 /// Settings of the pages.
@@ -54,8 +65,15 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
     style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
     form-action 'self'; frame-ancestors 'none'";
 
+/// Largest request body accepted: forms are small.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Longest a request may take before it is answered with 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The whole web application.
 pub fn router(state: AppState) -> Router {
+    let admin = || middleware::from_fn_with_state(Role::Admin, auth::require_role);
     Router::new()
         .route("/", get(fleet::index))
         .route("/fleet/rows", get(fleet::rows))
@@ -68,17 +86,30 @@ pub fn router(state: AppState) -> Router {
         .route("/trends/causes", get(trends::causes))
         .route("/trends/export.csv", get(trends::export))
         .route("/trends/report", get(trends::report))
+        .route("/users", get(users::index).route_layer(admin()))
+        .route("/login", get(auth::login::page).post(auth::login::submit))
+        .route("/logout", post(auth::login::logout))
         .route("/static/{*path}", get(assets::show))
         .route("/healthz", get(healthz))
         .fallback(error::no_route)
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(middleware::from_fn_with_state(state, auth::gate))
         .layer(middleware::from_fn(error::htmx_errors))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(header_layer(
             header::CONTENT_SECURITY_POLICY,
             CONTENT_SECURITY_POLICY,
         ))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        // Pages carry a per-session token; assets set their own caching.
+        .layer(header_layer(header::CACHE_CONTROL, "no-store"))
         .layer(TraceLayer::new_for_http())
 }
 

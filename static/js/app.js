@@ -39,6 +39,15 @@
     showNote("The vbdash server is not answering; the page shows the last data it had.");
   });
 
+  // Every htmx request carries the page's CSRF token; the server refuses state changes
+  // without it.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta && meta.content) {
+      event.detail.headers["X-CSRF-Token"] = meta.content;
+    }
+  });
+
   document.addEventListener("htmx:afterRequest", function (event) {
     if (event.detail.successful) {
       clearNote();

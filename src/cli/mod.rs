@@ -1,0 +1,3 @@
+//! Subcommands of the `vbdash` binary that are more than a call into the library.
+
+pub mod user;
