@@ -392,3 +392,53 @@ async fn cancel_shows_the_answer_and_waits_for_a_poll() {
         assert!(again.body.contains("did not accept"), "{}", again.body);
     }
 }
+
+#[tokio::test]
+async fn the_audit_log_is_shown_filtered_and_exported() {
+    let site = site().await;
+    let validated = site
+        .post(&format!("/appliances/{API}/validate"), "preset=web")
+        .await;
+    assert_eq!(validated.status, StatusCode::OK);
+    let started = site
+        .post(
+            &format!("/appliances/{REST}/backup"),
+            "preset=web&comment=%3DHYPERLINK%28%22x%22%29",
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+
+    let page = site.get("/audit").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("backup.validate") && page.body.contains("backup.start"));
+    let filtered = site.get("/audit?action=backup.start").await;
+    assert!(!filtered.body.contains("backup.validate"));
+    assert!(filtered.body.contains(REST));
+
+    let csv = site.get("/audit.csv?appliance=vc-rest").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let mut lines = csv.body.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("at_utc,user,appliance,action")
+    );
+    let line = lines.next().unwrap();
+    assert!(line.contains(",local,vc-rest,backup.start,"), "{line}");
+    assert!(line.contains("'=HYPERLINK"), "formula defused: {line}");
+    assert!(lines.next().is_none());
+
+    // The log is append-only: the database itself refuses changes and deletions.
+    let path = site._dir.path().join("vbdash.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let update = sqlx::query("UPDATE audit_log SET outcome = 'x'")
+        .execute(&pool)
+        .await;
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM audit_log").execute(&pool).await;
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    assert_eq!(site.audit().await.len(), 2);
+}

@@ -319,6 +319,8 @@ const MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
         "/trends/report",
         [303, 200, 200, 200],
     ),
+    ("GET", "/audit", "/audit", [303, 403, 200, 200]),
+    ("GET", "/audit.csv", "/audit.csv", [303, 403, 200, 200]),
     ("GET", "/users", "/users", [303, 403, 403, 200]),
     ("GET", "/login", "/login", [200, 200, 200, 200]),
     ("POST", "/login", "/login", [401, 401, 401, 401]),

@@ -7,6 +7,7 @@
 
 pub mod actions;
 pub mod appliance;
+pub mod audit;
 pub mod auth;
 pub mod charts;
 pub mod common;

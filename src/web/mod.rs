@@ -121,12 +121,14 @@ pub fn router(state: AppState) -> Router {
 /// line, which is how the role matrix test finds them.
 #[rustfmt::skip]
 fn operator_routes() -> Router<AppState> {
-    use actions::{backup, cancel, validate};
+    use actions::{audit, backup, cancel, validate};
     let operator = middleware::from_fn_with_state(Role::Operator, auth::require_role);
     Router::new()
         .route("/appliances/{name}/backup", get(backup::form_page).post(backup::start))
         .route("/appliances/{name}/validate", post(validate::validate))
         .route("/appliances/{name}/jobs/{job_id}/cancel", post(cancel::cancel))
+        .route("/audit", get(audit::index))
+        .route("/audit.csv", get(audit::export))
         .route_layer(operator)
 }
 

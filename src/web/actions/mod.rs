@@ -4,6 +4,7 @@
 //! Every action checks its input before anything is sent, talks to the appliance through
 //! the shared [`ApplianceClient`]s, and writes one audit line however it ends.
 
+pub mod audit;
 pub mod backup;
 pub mod cancel;
 pub mod form;
