@@ -66,7 +66,11 @@ pub async fn start(
     store.sync_appliances(&appliance_settings(config)).await?;
 
     let clients = build_clients(config)?;
-    let actions = web::actions::Actions::new(&clients, config.presets.clone());
+    let bulk = web::actions::bulk_run::BulkSettings {
+        per_target_limit: config.actions.per_target_limit,
+        follow_every: config.poll.running_interval.min(Duration::from_secs(30)),
+    };
+    let actions = web::actions::Actions::with_settings(&clients, config.presets.clone(), bulk);
     if first_poll == FirstPoll::BeforeServing {
         poller::poll_all_once(&store, &clients, config.poll.concurrency).await;
     }

@@ -106,6 +106,7 @@ pub async fn prepare(
         auth: AuthConfig::default(),
         appliances,
         presets: Vec::new(),
+        actions: crate::config::ActionsConfig::default(),
     };
     Ok(DemoFleet {
         simulator,

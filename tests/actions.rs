@@ -442,3 +442,116 @@ async fn the_audit_log_is_shown_filtered_and_exported() {
     assert!(delete.unwrap_err().to_string().contains("append-only"));
     assert_eq!(site.audit().await.len(), 2);
 }
+
+#[tokio::test]
+async fn a_bulk_run_over_twenty_appliances_keeps_two_per_target() {
+    let names: Vec<String> = (1..=20).map(|n| format!("vc-{n:02}")).collect();
+    let appliances = names
+        .iter()
+        .enumerate()
+        .map(|(n, name)| {
+            let version = if n % 2 == 0 {
+                "8.0.3.00400"
+            } else {
+                "6.7.0.44000"
+            };
+            SimAppliance::new(name, version)
+                .history_days(1)
+                .schedule(None)
+                .job_minutes(600)
+        })
+        .collect();
+    let sim = SimServer::start(appliances).await;
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (store, dir) = common::fresh_store(&refs).await;
+    let clients: Vec<_> = names
+        .iter()
+        .map(|n| sim.client(n, Duration::from_secs(5)))
+        .collect();
+    vbdash::poller::poll_all_once(&store, &clients, 8).await;
+    let settings = vbdash::web::actions::bulk_run::BulkSettings {
+        per_target_limit: 2,
+        follow_every: Duration::from_millis(30),
+    };
+    let router = web::router(AppState {
+        store: store.clone(),
+        settings: WebSettings::default(),
+        auth: Auth::none(),
+        actions: Actions::with_settings(&clients, presets(), settings),
+    });
+    let mut site = Site {
+        router,
+        store,
+        sim,
+        clients,
+        cookie: String::new(),
+        csrf: String::new(),
+        _dir: dir,
+    };
+    site.open_session().await;
+
+    let form = page_form(&site, &names);
+    let missing_reason = site
+        .post("/fleet/backup", &form.replace("reason=", "x="))
+        .await;
+    assert_eq!(missing_reason.status, StatusCode::BAD_REQUEST);
+    assert!(missing_reason.body.contains("reason"));
+    let unconfirmed = site
+        .post("/fleet/backup", &form.replace("confirm=yes", ""))
+        .await;
+    assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
+
+    let started = site.post("/fleet/backup", &form).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let summary = site.get(&started.location).await;
+    assert!(
+        summary.body.contains("hx-trigger=\"every"),
+        "{}",
+        summary.body
+    );
+
+    // Each sweep ends every backup running at that moment: their number is the concurrency.
+    let mut most = 0;
+    let mut finished = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while finished < names.len() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run did not end"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let running = names
+            .iter()
+            .filter(|n| site.sim.simulator.finish_running_job(n, true))
+            .count();
+        most = most.max(running);
+        finished += running;
+    }
+    assert!(most <= 2, "{most} backups ran at once at one target");
+    assert_eq!(most, 2, "the cap is used");
+
+    let rows_uri = format!("{}/rows", started.location);
+    let mut rows = site.get(&rows_uri).await;
+    while rows.body.contains("hx-trigger") {
+        assert!(tokio::time::Instant::now() < deadline, "{}", rows.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        rows = site.get(&rows_uri).await;
+    }
+    assert!(rows.body.contains("20 succeeded"), "{}", rows.body);
+
+    let audit = site.audit().await;
+    let starts = audit.iter().filter(|e| e.action == "backup.start").count();
+    assert_eq!(starts, 20);
+    assert!(
+        audit
+            .iter()
+            .all(|e| e.reason.as_deref() == Some("before patching"))
+    );
+}
+
+/// The bulk form for every appliance, preset `web`, with a reason and the confirmation.
+fn page_form(_site: &Site, names: &[String]) -> String {
+    let mut form: String = names.iter().map(|n| format!("appliances={n}&")).collect();
+    form.push_str("preset=web&reason=before+patching&confirm=yes");
+    form
+}

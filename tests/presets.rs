@@ -91,3 +91,17 @@ fn a_preset_mistake_names_line_and_key() {
         assert!(err.contains(words), "{words}: {err}");
     }
 }
+
+#[test]
+fn the_actions_table_sets_the_cap_per_target() {
+    assert_eq!(load("").unwrap().actions.per_target_limit, 2);
+    let config = load("[actions]\nper_target_limit = 3\n").unwrap();
+    assert_eq!(config.actions.per_target_limit, 3);
+    let err = load("[actions]\nper_target_limit = 0\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("actions.per_target_limit") && err.contains("line 8"),
+        "{err}"
+    );
+}

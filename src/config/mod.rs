@@ -23,7 +23,7 @@ use crate::secret::Secret;
 
 pub use auth::{AuthConfig, AuthMode, ProxyAuth, check_loopback};
 pub use error::ConfigError;
-pub use presets::Preset;
+pub use presets::{ActionsConfig, Preset};
 pub use values::{parse_duration, parse_zone};
 
 /// The whole configuration, validated.
@@ -40,6 +40,8 @@ pub struct Config {
     pub appliances: Vec<ApplianceConfig>,
     /// Backup locations offered by actions (`[[preset]]`).
     pub presets: Vec<Preset>,
+    /// How bulk actions behave (`[actions]`).
+    pub actions: ActionsConfig,
 }
 
 #[derive(Debug, Clone)]

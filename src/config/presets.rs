@@ -30,6 +30,47 @@ pub struct Preset {
     pub password: Option<Secret>,
 }
 
+/// The `[actions]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionsConfig {
+    /// Backups a bulk run keeps running at once at one backup target.
+    pub per_target_limit: usize,
+}
+
+impl Default for ActionsConfig {
+    fn default() -> Self {
+        ActionsConfig {
+            per_target_limit: 2,
+        }
+    }
+}
+
+/// The `[actions]` table as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawActions {
+    pub per_target_limit: At<i64>,
+}
+
+/// Checks the `[actions]` table.
+pub(super) fn validate_actions(
+    raw: &RawActions,
+    blame: &Blame<'_>,
+) -> Result<ActionsConfig, ConfigError> {
+    let per_target_limit = blame.value(
+        &raw.per_target_limit,
+        "actions.per_target_limit",
+        ActionsConfig::default().per_target_limit,
+        |n| {
+            usize::try_from(*n)
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| format!("{n} is out of range; use a number from 1 to 64"))
+        },
+    )?;
+    Ok(ActionsConfig { per_target_limit })
+}
+
 /// A `[[preset]]` table as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

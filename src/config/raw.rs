@@ -31,6 +31,8 @@ pub(super) struct RawConfig {
     pub auth: super::auth::RawAuth,
     #[serde(default, rename = "appliance")]
     pub appliances: Vec<RawAppliance>,
+    #[serde(default)]
+    pub actions: super::presets::RawActions,
     #[serde(default, rename = "preset")]
     pub presets: Vec<super::presets::RawPreset>,
 }
@@ -241,6 +243,7 @@ pub(super) fn validate(
     }
 
     let presets = super::presets::validate(&raw.presets, &blame, env)?;
+    let actions = super::presets::validate_actions(&raw.actions, &blame)?;
 
     Ok(Config {
         source: path.to_path_buf(),
@@ -251,6 +254,7 @@ pub(super) fn validate(
         auth,
         appliances,
         presets,
+        actions,
     })
 }
 

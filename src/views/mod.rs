@@ -9,6 +9,7 @@ pub mod actions;
 pub mod appliance;
 pub mod audit;
 pub mod auth;
+pub mod bulk;
 pub mod charts;
 pub mod common;
 pub mod error;

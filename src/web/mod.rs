@@ -121,13 +121,16 @@ pub fn router(state: AppState) -> Router {
 /// line, which is how the role matrix test finds them.
 #[rustfmt::skip]
 fn operator_routes() -> Router<AppState> {
-    use actions::{audit, backup, cancel, validate};
+    use actions::{audit, backup, bulk, cancel, validate};
     let operator = middleware::from_fn_with_state(Role::Operator, auth::require_role);
     Router::new()
         .route("/appliances/{name}/backup", get(backup::form_page).post(backup::start))
         .route("/appliances/{name}/validate", post(validate::validate))
         .route("/appliances/{name}/jobs/{job_id}/cancel", post(cancel::cancel))
         .route("/audit", get(audit::index))
+        .route("/fleet/backup", get(bulk::form_page).post(bulk::start))
+        .route("/fleet/backup/runs/{id}", get(bulk::show))
+        .route("/fleet/backup/runs/{id}/rows", get(bulk::rows))
         .route("/audit.csv", get(audit::export))
         .route_layer(operator)
 }

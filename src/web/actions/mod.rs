@@ -6,6 +6,8 @@
 
 pub mod audit;
 pub mod backup;
+pub mod bulk;
+pub mod bulk_run;
 pub mod cancel;
 pub mod form;
 pub mod validate;
@@ -17,6 +19,8 @@ use chrono::Utc;
 
 use super::auth::CurrentUser;
 use super::error::WebError;
+use bulk_run::{BulkRuns, BulkSettings};
+
 use crate::config::Preset;
 use crate::store::{AuditEntry, Store};
 use crate::vcenter::ApplianceClient;
@@ -26,16 +30,35 @@ use crate::vcenter::ApplianceClient;
 pub struct Actions {
     clients: HashMap<String, Arc<ApplianceClient>>,
     presets: Vec<Preset>,
+    bulk: Arc<BulkRuns>,
 }
 
 impl Actions {
     /// Actions over `clients` (keyed by appliance name) and `presets`.
     pub fn new(clients: &[Arc<ApplianceClient>], presets: Vec<Preset>) -> Arc<Actions> {
+        Actions::with_settings(clients, presets, BulkSettings::default())
+    }
+
+    /// Actions whose bulk runs follow `bulk`.
+    pub fn with_settings(
+        clients: &[Arc<ApplianceClient>],
+        presets: Vec<Preset>,
+        bulk: BulkSettings,
+    ) -> Arc<Actions> {
         let clients = clients
             .iter()
             .map(|c| (c.name().to_owned(), Arc::clone(c)))
             .collect();
-        Arc::new(Actions { clients, presets })
+        Arc::new(Actions {
+            clients,
+            presets,
+            bulk: Arc::new(BulkRuns::new(bulk)),
+        })
+    }
+
+    /// Bulk runs of this process.
+    pub fn bulk(&self) -> &Arc<BulkRuns> {
+        &self.bulk
     }
 
     /// No appliance and no preset: pages that offer actions say there is nothing to use.
