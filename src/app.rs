@@ -71,10 +71,12 @@ pub async fn start(
     }
 
     let shutdown = CancellationToken::new();
-    let poller = tokio::spawn(poller::run(
+    let heartbeat = poller::Heartbeat::default();
+    let poller = tokio::spawn(poller::run_with_heartbeat(
         store.clone(),
         clients,
         poller_settings(config, first_poll),
+        heartbeat.clone(),
         shutdown.clone(),
     ));
 
@@ -90,7 +92,9 @@ pub async fn start(
     };
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
-        let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let app = web::router(state)
+            .layer(axum::Extension(heartbeat))
+            .into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await

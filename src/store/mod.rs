@@ -9,6 +9,7 @@
 //! maps rows to domain types; `users` and `sessions` hold who may sign in.
 
 mod appliances;
+mod health;
 mod jobs;
 mod overview;
 mod polls;

@@ -9,6 +9,7 @@ pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod fleet;
+pub mod health;
 pub mod htmx;
 pub mod jobs;
 pub mod users;
@@ -83,7 +84,8 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(auth::login::page).post(auth::login::submit))
         .route("/logout", post(auth::login::logout))
         .route("/static/{*path}", get(assets::show))
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .fallback(error::no_route)
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(state, auth::gate))
@@ -108,9 +110,4 @@ pub fn router(state: AppState) -> Router {
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-}
-
-/// `GET /healthz`: the server answers.
-async fn healthz() -> &'static str {
-    "ok"
 }
