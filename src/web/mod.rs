@@ -12,6 +12,7 @@ pub mod fleet;
 pub mod health;
 pub mod htmx;
 pub mod jobs;
+pub mod metrics;
 pub mod users;
 
 use std::sync::Arc;
@@ -73,6 +74,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The whole web application.
 pub fn router(state: AppState) -> Router {
+    metrics::process::mark_start();
     let admin = || middleware::from_fn_with_state(Role::Admin, auth::require_role);
     Router::new()
         .route("/", get(fleet::index))
@@ -86,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{*path}", get(assets::show))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::show))
         .fallback(error::no_route)
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(state, auth::gate))
