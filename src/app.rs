@@ -80,7 +80,12 @@ pub async fn start(
         shutdown.clone(),
     ));
 
-    tokio::spawn(crate::housekeeping::run(store.clone(), shutdown.clone()));
+    let retention = config.retention.clone();
+    tokio::spawn(crate::housekeeping::run(
+        store.clone(),
+        retention,
+        shutdown.clone(),
+    ));
 
     let state = AppState {
         store: store.clone(),

@@ -13,7 +13,8 @@ use url::Url;
 
 use crate::app::{self, FirstPoll};
 use crate::config::{
-    ApplianceConfig, AuthConfig, Config, DatabaseConfig, PollConfig, ServerConfig, TlsSetting,
+    ApplianceConfig, AuthConfig, Config, DatabaseConfig, PollConfig, RetentionConfig, ServerConfig,
+    TlsSetting,
 };
 use crate::secret::Secret;
 use crate::simulator::{Profile, SimAppliance, SimConfig, SimSchedule, Simulator};
@@ -100,6 +101,7 @@ pub async fn prepare(
             concurrency: 8,
             max_backoff: tuning.poll_interval * 4,
         },
+        retention: RetentionConfig::default(),
         // Sign-in is off: the demo listens on loopback only, which `app::start` checks.
         auth: AuthConfig::default(),
         appliances,

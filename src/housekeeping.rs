@@ -1,5 +1,5 @@
-//! Background upkeep of the database: the poll log is pruned so that it never grows
-//! without bound. Jobs are history and are kept.
+//! Background upkeep of the database: jobs and polls older than their retention are
+//! pruned in small batches, so the database never grows without bound.
 
 use std::time::Duration;
 
@@ -7,24 +7,41 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
+use crate::config::RetentionConfig;
 use crate::store::Store;
-
-/// How long the poll log is kept.
-// Known gap: fixed at 30 days; making it configurable belongs with the retention settings
-// of the history pages.
-pub const POLL_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 const EVERY: Duration = Duration::from_secs(3600);
 
-/// Prunes old polls once an hour until `shutdown`.
-pub async fn run(store: Store, shutdown: CancellationToken) {
+/// Prunes old jobs and polls once an hour until `shutdown`.
+pub async fn run(store: Store, retention: RetentionConfig, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(EVERY) => {}
         }
+        prune_once(&store, &retention).await;
+    }
+}
 
-        let cutoff = Utc::now() - POLL_RETENTION;
+/// One round of pruning: jobs, then polls. Failures are logged and retried next round.
+pub async fn prune_once(store: &Store, retention: &RetentionConfig) {
+    let now = Utc::now();
+
+    if let Some(cutoff) = chrono::Duration::from_std(retention.jobs)
+        .ok()
+        .and_then(|keep| now.checked_sub_signed(keep))
+    {
+        match store.prune_jobs(cutoff).await {
+            Ok(0) => {}
+            Ok(count) => info!(count, "pruned old jobs"),
+            Err(e) => error!(error = %e, "could not prune old jobs"),
+        }
+    }
+
+    if let Some(cutoff) = chrono::Duration::from_std(retention.polls)
+        .ok()
+        .and_then(|keep| now.checked_sub_signed(keep))
+    {
         match store.prune_polls(cutoff).await {
             Ok(0) => {}
             Ok(count) => info!(count, "pruned old polls"),

@@ -32,6 +32,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub poll: PollConfig,
+    pub retention: RetentionConfig,
     /// Who may use the dashboard.
     pub auth: AuthConfig,
     pub appliances: Vec<ApplianceConfig>,
@@ -64,6 +65,24 @@ pub struct PollConfig {
     pub concurrency: usize,
     /// Longest wait between polls of an appliance that keeps failing.
     pub max_backoff: Duration,
+}
+
+/// How long history is kept before the background upkeep deletes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionConfig {
+    /// Jobs that started longer ago than this are deleted (two years by default).
+    pub jobs: Duration,
+    /// Poll records older than this are deleted (30 days by default).
+    pub polls: Duration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            jobs: Duration::from_secs(730 * 86_400),
+            polls: Duration::from_secs(30 * 86_400),
+        }
+    }
 }
 
 /// How the certificate of an appliance is checked.

@@ -11,7 +11,9 @@ use url::Url;
 
 use super::error::{ConfigError, line_of};
 use super::values::{check_name, duration_within, parse_zone};
-use super::{ApplianceConfig, Config, DatabaseConfig, PollConfig, ServerConfig, TlsSetting};
+use super::{
+    ApplianceConfig, Config, DatabaseConfig, PollConfig, RetentionConfig, ServerConfig, TlsSetting,
+};
 use crate::secret::Secret;
 
 #[derive(Debug, Default, Deserialize)]
@@ -23,6 +25,8 @@ pub(super) struct RawConfig {
     pub database: RawDatabase,
     #[serde(default)]
     pub poll: RawPoll,
+    #[serde(default)]
+    pub retention: RawRetention,
     #[serde(default)]
     pub auth: super::auth::RawAuth,
     #[serde(default, rename = "appliance")]
@@ -56,6 +60,13 @@ pub(super) struct RawPoll {
     pub concurrency: At<i64>,
     pub max_backoff: At<String>,
     pub grace: At<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRetention {
+    pub jobs: At<String>,
+    pub polls: At<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -199,6 +210,7 @@ pub(super) fn validate(
     let database = validate_database(&raw.database, &blame)?;
 
     let poll = validate_poll(&raw.poll, &blame)?;
+    let retention = validate_retention(&raw.retention, &blame)?;
     let auth = super::auth::validate(&raw.auth, server.listen, &blame)?;
     let default_grace = blame.value(
         &raw.poll.grace,
@@ -231,8 +243,32 @@ pub(super) fn validate(
         server,
         database,
         poll,
+        retention,
         auth,
         appliances,
+    })
+}
+
+/// Retention shorter than a day would delete the history the pages are about.
+fn validate_retention(
+    raw: &RawRetention,
+    blame: &Blame<'_>,
+) -> Result<RetentionConfig, ConfigError> {
+    const DAY: u64 = 86_400;
+    let defaults = RetentionConfig::default();
+    Ok(RetentionConfig {
+        jobs: blame.value(
+            &raw.jobs,
+            "retention.jobs",
+            defaults.jobs,
+            duration_within(DAY, 100 * 365 * DAY),
+        )?,
+        polls: blame.value(
+            &raw.polls,
+            "retention.polls",
+            defaults.polls,
+            duration_within(DAY, 100 * 365 * DAY),
+        )?,
     })
 }
 

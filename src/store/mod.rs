@@ -5,16 +5,21 @@
 //! reads use a small pool of their own and never wait for a write in WAL mode.
 //!
 //! Each file holds the statements of one table or aggregate: `appliances`, `polls` (and
-//! `record_poll`, which writes to all of them), `jobs`, `schedules`, and `overview`, which
-//! maps rows to domain types; `users` and `sessions` hold who may sign in.
+//! `record_poll`, which writes to all of them), `jobs`, `schedules`, `overview`, which
+//! maps rows to domain types, `trends`, the range reads of the history pages, and `as_of`,
+//! the fleet rebuilt at a past moment; `history` holds the pure rules that read meaning
+//! into those rows; `users` and `sessions` hold who may sign in.
 
 mod appliances;
+mod as_of;
 mod health;
+pub mod history;
 mod jobs;
 mod overview;
 mod polls;
 mod schedules;
 mod sessions;
+mod trends;
 mod users;
 
 use std::str::FromStr;
@@ -27,6 +32,10 @@ pub use appliances::ApplianceSettings;
 pub use jobs::{JobPage, StoredJob};
 pub use schedules::ScheduleChange;
 pub use sessions::SessionRecord;
+pub use trends::{
+    CauseGroup, DailyRate, ExportRow, FailureCauses, JobFilter, JobMark, RunPoint, ScheduleMark,
+    TrendAppliance,
+};
 pub use users::{Role, UnknownRole, UserCredentials, UserSummary};
 
 /// How long a statement waits for a lock held by another process before it fails.

@@ -266,6 +266,8 @@ pub struct AppliancePage {
     pub version: Option<String>,
     /// Build number, once a poll read it.
     pub build: Option<String>,
+    /// Set when the build changed since the last good backup, saying how.
+    pub patched: Option<String>,
     /// API generation the appliance speaks: "rest" or "api".
     pub generation: Option<&'static str>,
     /// The appliance's time zone.
@@ -324,6 +326,10 @@ pub fn page(
         tags: o.tags.clone(),
         version: o.version.as_ref().map(|v| v.version.clone()),
         build: o.version.as_ref().map(|v| v.build.clone()),
+        patched: {
+            let builds = super::trends::BuildMatch::new(o);
+            builds.patched.then_some(builds.words)
+        },
         generation: o.generation.map(|g| g.as_str()),
         time_zone: o.time_zone.name().to_owned(),
         grace: format::duration(o.grace_secs.max(0)),

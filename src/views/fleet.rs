@@ -271,6 +271,8 @@ pub struct FleetPage {
     pub refresh_secs: u32,
     /// Appliances known before any filter.
     pub fleet_size: usize,
+    /// Appliances whose build changed since their last good backup.
+    pub patched: usize,
 }
 
 /// Builds the rows and counts of `fleet` under `filter`: worst first, then by name.
@@ -379,6 +381,10 @@ pub fn page(
         q: filter.q.clone().unwrap_or_default(),
         refresh_secs: refresh_secs.max(1),
         fleet_size: fleet.len(),
+        patched: fleet
+            .iter()
+            .filter(|o| super::trends::BuildMatch::new(o).patched)
+            .count(),
     }
 }
 

@@ -7,8 +7,11 @@
 
 pub mod appliance;
 pub mod auth;
+pub mod charts;
 pub mod common;
 pub mod error;
+pub mod export;
 pub mod fleet;
 pub mod format;
 pub mod job;
+pub mod trends;

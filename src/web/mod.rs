@@ -13,6 +13,7 @@ pub mod health;
 pub mod htmx;
 pub mod jobs;
 pub mod metrics;
+pub mod trends;
 pub mod users;
 
 use std::sync::Arc;
@@ -82,6 +83,12 @@ pub fn router(state: AppState) -> Router {
         .route("/appliances/{name}", get(appliances::show))
         .route("/appliances/{name}/jobs", get(appliances::jobs))
         .route("/appliances/{name}/jobs/{job_id}", get(jobs::show))
+        .route("/appliances/{name}/trends", get(trends::appliance))
+        .route("/trends", get(trends::index))
+        .route("/trends/as-of", get(trends::as_of))
+        .route("/trends/causes", get(trends::causes))
+        .route("/trends/export.csv", get(trends::export))
+        .route("/trends/report", get(trends::report))
         .route("/users", get(users::index).route_layer(admin()))
         .route("/login", get(auth::login::page).post(auth::login::submit))
         .route("/logout", post(auth::login::logout))
