@@ -25,14 +25,18 @@ pub struct RunningApp {
     shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
     poller: JoinHandle<()>,
+    housekeeping: JoinHandle<()>,
 }
 
 impl RunningApp {
-    /// Stops serving, lets the poller finish its writes, logs out of every appliance.
+    /// Stops serving, lets the poller and housekeeping finish their writes, logs out of
+    /// every appliance, then closes the database.
     pub async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.server.await;
         let _ = self.poller.await;
+        // A pruning round in progress ends before the database closes under it.
+        let _ = self.housekeeping.await;
         self.store.close().await;
         info!("vbdash stopped");
     }
@@ -81,7 +85,7 @@ pub async fn start(
     ));
 
     let retention = config.retention.clone();
-    tokio::spawn(crate::housekeeping::run(
+    let housekeeping = tokio::spawn(crate::housekeeping::run(
         store.clone(),
         retention,
         shutdown.clone(),
@@ -112,6 +116,7 @@ pub async fn start(
         shutdown,
         server,
         poller,
+        housekeeping,
     })
 }
 

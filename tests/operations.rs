@@ -383,3 +383,37 @@ async fn metrics_describe_the_polled_fleet_in_the_text_format() {
 
     app.stop().await;
 }
+
+/// Stopping gives every appliance session back and leaves the database closed cleanly:
+/// no write-ahead log left to replay, every poll readable by the next start.
+#[tokio::test]
+async fn stopping_logs_out_of_every_appliance_and_closes_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fleet, app) = running_demo(&dir).await;
+    let simulated: Vec<String> = fleet.simulator.appliance_names();
+    assert!(!simulated.is_empty());
+    for name in &simulated {
+        assert_eq!(fleet.simulator.open_sessions(name), 1, "{name} before stop");
+    }
+
+    let store = app.store.clone();
+    app.stop().await;
+
+    for name in &simulated {
+        assert_eq!(fleet.simulator.open_sessions(name), 0, "{name} after stop");
+    }
+    assert!(store.fleet_overview().await.is_err(), "the store is closed");
+    let wal = dir.path().join("ops.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+        "the write-ahead log was checkpointed on close"
+    );
+
+    let reopened = Store::open(dir.path().join("ops.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let overview = reopened.fleet_overview().await.unwrap();
+    assert_eq!(overview.len(), 9);
+    assert!(overview.iter().all(|a| a.last_poll.is_some()));
+    reopened.close().await;
+}

@@ -130,6 +130,8 @@ async fn poll_forever(
             let Ok(_permit) = permits.acquire().await else {
                 return;
             };
+            // Known gap: a poll cut short while its login is on the wire never learns the
+            // new session id, so `run` cannot log it out; the appliance drops it when idle.
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 report = poll_once(&client, &store) => report,
