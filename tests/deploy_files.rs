@@ -158,3 +158,72 @@ fn compose_service_starts_with_its_mounted_configuration() {
     let sim_config = simulator.argument("--config");
     assert!(repo(simulator.mounted_at(sim_config).trim_start_matches("./")).is_file());
 }
+
+/// `key=value` lines of a systemd unit by section; repeated keys keep every value.
+fn unit_sections(text: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            sections.push((name.to_owned(), Vec::new()));
+            continue;
+        }
+        let (key, value) = line.split_once('=').expect(line);
+        let (_, entries) = sections.last_mut().expect("a key before any section");
+        entries.push((key.to_owned(), value.to_owned()));
+    }
+    sections
+}
+
+#[test]
+fn systemd_unit_runs_serve_hardened_with_a_state_directory() {
+    let text = std::fs::read_to_string(repo("deploy/systemd/vbdash.service")).unwrap();
+    let sections = unit_sections(&text);
+    let names: Vec<&str> = sections.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Unit", "Service", "Install"]);
+
+    let service = &sections[1].1;
+    let value = |key: &str| -> Vec<&str> {
+        service
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    assert_eq!(
+        value("ExecStart"),
+        ["/usr/local/bin/vbdash serve --config /etc/vbdash/vbdash.toml"]
+    );
+    for (key, want) in [
+        ("DynamicUser", "yes"),
+        ("StateDirectory", "vbdash"),
+        ("WorkingDirectory", "/var/lib/vbdash"),
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("CapabilityBoundingSet", ""),
+        ("KillSignal", "SIGTERM"),
+        ("Restart", "on-failure"),
+    ] {
+        assert_eq!(value(key), [want], "{key}");
+    }
+    assert!(value("SystemCallFilter").contains(&"@system-service"));
+
+    // Keys are spelled the way systemd spells them: CamelCase letters and digits.
+    for (_, entries) in &sections {
+        for (key, _) in entries {
+            assert!(
+                key.chars().all(|c| c.is_ascii_alphanumeric())
+                    && key.as_bytes()[0].is_ascii_uppercase(),
+                "odd key {key:?}"
+            );
+        }
+    }
+    assert_eq!(
+        sections[2].1,
+        [("WantedBy".into(), "multi-user.target".into())]
+    );
+}
