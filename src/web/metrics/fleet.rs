@@ -180,3 +180,63 @@ fn state_word(state: &JobState) -> &'static str {
         JobState::Unknown(_) => "unknown",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{JobId, JobType};
+
+    fn never_polled(name: &str) -> ApplianceOverview {
+        ApplianceOverview {
+            name: name.to_owned(),
+            url: "https://x.example".to_owned(),
+            tags: vec![],
+            time_zone: chrono_tz::UTC,
+            grace_secs: 3600,
+            generation: None,
+            version: None,
+            schedule: None,
+            schedule_changed_at: None,
+            last_poll: None,
+            last_ok_poll_at: None,
+            last_job: None,
+            last_finished_job: None,
+            last_good_job: None,
+            running_job: None,
+            last_scheduled_start: None,
+        }
+    }
+
+    fn scrape(fleet: &[ApplianceOverview]) -> String {
+        let mut out = Exposition::default();
+        write(&mut out, fleet, Utc::now());
+        out.finish()
+    }
+
+    #[test]
+    fn unknown_values_are_left_out_and_statuses_still_counted() {
+        let text = scrape(&[never_polled("a")]);
+        assert!(text.contains("vbdash_appliances{status=\"not-polled\"} 1\n"));
+        assert!(text.contains("vbdash_appliance_status{appliance=\"a\",status=\"not-polled\"} 1"));
+        for family in [
+            "vbdash_poll_up",
+            "vbdash_schedule_enabled",
+            "vbdash_last_job_state",
+        ] {
+            assert!(!text.contains(&format!("{family}{{")), "{family} in {text}");
+        }
+    }
+
+    #[test]
+    fn a_job_state_the_appliance_invented_counts_as_unknown() {
+        let mut appliance = never_polled("a\"b");
+        appliance.last_job = Some(Job::new(
+            JobId::parse("20261204-020000-1").unwrap(),
+            JobType::Scheduled,
+            JobState::Unknown("PAUSED".to_owned()),
+        ));
+        let text = scrape(&[appliance]);
+        assert!(text.contains("vbdash_last_job_state{appliance=\"a\\\"b\",state=\"unknown\"} 1"));
+        assert!(!text.contains("PAUSED"));
+    }
+}
