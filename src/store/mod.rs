@@ -12,6 +12,7 @@
 
 mod appliances;
 mod as_of;
+mod health;
 pub mod history;
 mod jobs;
 mod overview;
