@@ -25,14 +25,18 @@ pub struct RunningApp {
     shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
     poller: JoinHandle<()>,
+    housekeeping: JoinHandle<()>,
 }
 
 impl RunningApp {
-    /// Stops serving, lets the poller finish its writes, logs out of every appliance.
+    /// Stops serving, lets the poller and housekeeping finish their writes, logs out of
+    /// every appliance, then closes the database.
     pub async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.server.await;
         let _ = self.poller.await;
+        // A pruning round in progress ends before the database closes under it.
+        let _ = self.housekeeping.await;
         self.store.close().await;
         info!("vbdash stopped");
     }
@@ -76,15 +80,17 @@ pub async fn start(
     }
 
     let shutdown = CancellationToken::new();
-    let poller = tokio::spawn(poller::run(
+    let heartbeat = poller::Heartbeat::default();
+    let poller = tokio::spawn(poller::run_with_heartbeat(
         store.clone(),
         clients,
         poller_settings(config, first_poll),
+        heartbeat.clone(),
         shutdown.clone(),
     ));
 
     let retention = config.retention.clone();
-    tokio::spawn(crate::housekeeping::run(
+    let housekeeping = tokio::spawn(crate::housekeeping::run(
         store.clone(),
         retention,
         shutdown.clone(),
@@ -101,7 +107,9 @@ pub async fn start(
     };
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
-        let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let app = web::router(state)
+            .layer(axum::Extension(heartbeat))
+            .into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
@@ -114,6 +122,7 @@ pub async fn start(
         shutdown,
         server,
         poller,
+        housekeeping,
     })
 }
 

@@ -203,7 +203,9 @@ fn simulated_appliances(tuning: &DemoTuning) -> SimConfig {
             .running_job(true)
             .job_minutes(tuning.job_minutes)
             .schedule(Some(on_the_hour(hours(10), nfs("nas-nyc-01")))),
+        // Patched two days ago, and the schedule has not fired since.
         demo("vcsa-par-01", "8.0.3.00400", days, 7)
+            .patched(2, "8.0.2.00100")
             .profile(Profile::MissesRuns { since_days: 3 })
             .schedule(Some(at(hours(5), nfs("nas-par-01")))),
         demo("vcsa-sgp-01", "8.0.2.00100", days, 8)

@@ -356,6 +356,9 @@ const MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
         [200, 200, 200, 200],
     ),
     ("GET", "/healthz", "/healthz", [200, 200, 200, 200]),
+    // Public; no poller runs behind this test's router, so never ready.
+    ("GET", "/readyz", "/readyz", [503, 503, 503, 503]),
+    ("GET", "/metrics", "/metrics", [200, 200, 200, 200]),
 ];
 
 /// The `(method, path)` pairs of every `.route(...)` call in the router's source.

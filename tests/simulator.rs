@@ -1204,3 +1204,56 @@ fn a_large_fleet_stays_small_per_job() {
     assert!(total >= 300 * 700, "{total}");
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+#[tokio::test]
+async fn jobs_from_before_a_patch_carry_the_earlier_build() {
+    use vbdash::simulator::{SimAppliance, SimConfig, Simulator};
+
+    let appliance = SimAppliance::new("vcsa-p", "8.0.3.00400")
+        .history_days(10)
+        .patched(4, "8.0.2.00100");
+    let simulator = Simulator::new(SimConfig {
+        appliances: vec![appliance],
+        listen: None,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/vcsa-p", listener.local_addr().unwrap());
+    let server = tokio::spawn(simulator.clone().serve(listener));
+    let http = reqwest::Client::new();
+
+    let token: String = http
+        .post(format!("{base}/api/session"))
+        .basic_auth("administrator@vsphere.local", Some("Example-Passw0rd!"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let details: serde_json::Value = http
+        .get(format!("{base}/api/appliance/recovery/backup/job/details"))
+        .header("vmware-api-session-id", token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let builds: std::collections::BTreeSet<(String, String)> = details
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, job)| {
+            let build = job["build"]["build_number"].as_str().unwrap().to_owned();
+            assert!(
+                id.ends_with(&build),
+                "{id} should end with its build {build}"
+            );
+            (job["build"]["version"].as_str().unwrap().to_owned(), build)
+        })
+        .collect();
+    assert_eq!(builds.len(), 2, "{builds:?}");
+    assert!(builds.iter().any(|(v, _)| v == "8.0.2.00100"));
+    server.abort();
+}

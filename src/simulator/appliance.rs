@@ -56,6 +56,8 @@ pub(crate) struct ApplianceState {
     pub config: SimAppliance,
     pub version: ApplianceVersion,
     pub build: String,
+    /// Until when (ms) the appliance ran an earlier version, with that version and build.
+    previous: Option<(i64, String, String)>,
     pub schedule: Option<LiveSchedule>,
     pub sessions: SessionTable,
     pub fault: Option<Fault>,
@@ -84,6 +86,14 @@ impl ApplianceState {
         ApplianceState {
             version,
             build: config.effective_build(),
+            previous: config.patched.as_ref().map(|p| {
+                let before = SimAppliance {
+                    build: String::new(),
+                    ..SimAppliance::new(&config.name, &p.previous_version)
+                };
+                let until = created_ms - i64::from(p.days_ago) * 86_400_000;
+                (until, p.previous_version.clone(), before.effective_build())
+            }),
             schedule: config.schedule.as_ref().map(LiveSchedule::from_config),
             sessions: SessionTable::default(),
             fault: config.fault.clone(),
@@ -216,7 +226,7 @@ impl ApplianceState {
         self.extras.insert(start_ms, extras);
         self.running = Some(plan);
 
-        let id = job_id(start_ms, &self.build);
+        let id = job_id(start_ms, self.build_at(start_ms).1);
         tracing::debug!(appliance.name = %self.config.name, job.id = %id, "simulated job started");
         id
     }
@@ -281,7 +291,10 @@ impl ApplianceState {
 
     /// The job with this id, if the appliance still knows it.
     pub fn find(&self, id: &str, now: DateTime<Utc>) -> Option<JobView> {
-        let second = parse_job_id(id, &self.build)?;
+        let second = parse_job_id(id, &self.build).or_else(|| {
+            let (_, _, old_build) = self.previous.as_ref()?;
+            parse_job_id(id, old_build)
+        })?;
         if let Some(plan) = &self.running
             && plan.start_ms.div_euclid(1000) == second
         {
@@ -300,7 +313,15 @@ impl ApplianceState {
 
     /// The job id of a view.
     pub fn id_of(&self, view: &JobView) -> String {
-        job_id(view.start_ms, &self.build)
+        job_id(view.start_ms, self.build_at(view.start_ms).1)
+    }
+
+    /// Version and build the appliance ran at `start_ms`.
+    pub fn build_at(&self, start_ms: i64) -> (&str, &str) {
+        match &self.previous {
+            Some((until, version, build)) if start_ms < *until => (version, build),
+            _ => (&self.config.version, &self.build),
+        }
     }
 
     /// Location and user of seeded jobs: the configured schedule's for scheduled runs,

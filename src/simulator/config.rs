@@ -77,6 +77,20 @@ pub struct SimAppliance {
     /// Base location of backups made without a schedule (manual runs).
     #[serde(default = "default_location")]
     pub location: String,
+    /// The version the appliance ran before a patch: jobs from before the patch carry its
+    /// build, as on an appliance patched since its older backups.
+    #[serde(default)]
+    pub patched: Option<SimPatch>,
+}
+
+/// A patch in an appliance's past.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimPatch {
+    /// How many days before the simulator started the patch was applied.
+    pub days_ago: u32,
+    /// The dotted version it ran before, such as `8.0.2.00100`.
+    pub previous_version: String,
 }
 
 /// The schedule an appliance starts with. Times are UTC, the simulated appliance's zone.
@@ -265,7 +279,17 @@ impl SimAppliance {
             seed: 0,
             fault: None,
             location: default_location(),
+            patched: None,
         }
+    }
+
+    /// Says the appliance was patched `days_ago` days back from `previous_version`.
+    pub fn patched(mut self, days_ago: u32, previous_version: &str) -> Self {
+        self.patched = Some(SimPatch {
+            days_ago,
+            previous_version: previous_version.to_owned(),
+        });
+        self
     }
 
     /// An appliance whose every text is hostile: its backup location and location user

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::appliance::{ApplianceState, JobView, ViewState};
 use super::jobs::{Failure, JobKind, start_stamp, time_of};
+use super::version::ApplianceVersion;
 use super::wire::{Message, WireTime};
 
 /// `BackupJobStatus`.
@@ -134,10 +135,15 @@ pub(crate) fn job_details(state: &ApplianceState, view: &JobView) -> JobDetails 
         end_time: view.end_ms.map(|ms| WireTime(time_of(ms))),
         error,
         user,
-        build: state.version.has_build_info().then(|| BuildInfo {
-            version_name: state.version.version_name(),
-            version: state.config.version.clone(),
-            build_number: state.build.clone(),
+        build: state.version.has_build_info().then(|| {
+            let (version, build) = state.build_at(view.start_ms);
+            let name = ApplianceVersion::parse(version)
+                .map_or_else(|| state.version.version_name(), |v| v.version_name());
+            BuildInfo {
+                version_name: name,
+                version: version.to_owned(),
+                build_number: build.to_owned(),
+            }
         }),
         fast_backup: state.version.has_fast_backup_info().then_some(false),
     }

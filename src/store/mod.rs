@@ -13,6 +13,7 @@
 mod actions;
 mod appliances;
 mod as_of;
+mod health;
 pub mod history;
 mod jobs;
 mod overview;

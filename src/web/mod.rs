@@ -10,8 +10,10 @@ pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod fleet;
+pub mod health;
 pub mod htmx;
 pub mod jobs;
+pub mod metrics;
 pub mod trends;
 pub mod users;
 
@@ -76,6 +78,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The whole web application.
 pub fn router(state: AppState) -> Router {
+    metrics::process::mark_start();
     let admin = || middleware::from_fn_with_state(Role::Admin, auth::require_role);
     Router::new()
         .route("/", get(fleet::index))
@@ -94,7 +97,9 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(auth::login::page).post(auth::login::submit))
         .route("/logout", post(auth::login::logout))
         .route("/static/{*path}", get(assets::show))
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::show))
         .fallback(error::no_route)
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(state, auth::gate))
@@ -137,9 +142,4 @@ fn operator_routes() -> Router<AppState> {
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-}
-
-/// `GET /healthz`: the server answers.
-async fn healthz() -> &'static str {
-    "ok"
 }

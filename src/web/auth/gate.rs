@@ -188,9 +188,9 @@ async fn identify(
     Ok(identity)
 }
 
-/// Routes anyone may reach: signing in, assets, the health check.
+/// Routes anyone may reach: signing in, assets, the health checks, the metrics.
 fn is_public(path: &str) -> bool {
-    path == "/login" || path == "/healthz" || path.starts_with("/static/")
+    matches!(path, "/login" | "/healthz" | "/readyz" | "/metrics") || path.starts_with("/static/")
 }
 
 /// A signed-out visitor. With local sign-in, pages go to the sign-in page and come back
