@@ -84,6 +84,7 @@ async fn readyz(store: &Store, heartbeat: Option<&Heartbeat>) -> (StatusCode, St
         store: store.clone(),
         settings: WebSettings::default(),
         auth: Auth::none(),
+        actions: vbdash::web::actions::Actions::none(),
     };
     let mut router = web::router(state);
     if let Some(heartbeat) = heartbeat {
