@@ -555,3 +555,115 @@ fn page_form(_site: &Site, names: &[String]) -> String {
     form.push_str("preset=web&reason=before+patching&confirm=yes");
     form
 }
+
+#[tokio::test]
+async fn schedules_are_created_changed_and_deleted_on_both_generations() {
+    let sim = SimServer::start(vec![
+        SimAppliance::new(API, "8.0.3.00400")
+            .history_days(1)
+            .schedule(None),
+        SimAppliance::new(REST, "6.7.0.44000")
+            .history_days(1)
+            .schedule(None),
+    ])
+    .await;
+    let (store, dir) = common::fresh_store(&[API, REST]).await;
+    let clients = vec![
+        sim.client(API, Duration::from_secs(5)),
+        sim.client(REST, Duration::from_secs(5)),
+    ];
+    vbdash::poller::poll_all_once(&store, &clients, 2).await;
+    let router = web::router(AppState {
+        store: store.clone(),
+        settings: WebSettings::default(),
+        auth: Auth::none(),
+        actions: Actions::new(&clients, presets()),
+    });
+    let mut site = Site {
+        router,
+        store,
+        sim,
+        clients,
+        cookie: String::new(),
+        csrf: String::new(),
+        _dir: dir,
+    };
+    site.open_session().await;
+
+    for appliance in [API, REST] {
+        let uri = format!("/appliances/{appliance}/schedule");
+        let form = site.get(&uri).await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(form.body.contains("saving creates one"));
+
+        let bad = site.post(&uri, "preset=web&hour=24&minute=0").await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert!(bad.body.contains("hour"));
+
+        let created = site
+            .post(
+                &uri,
+                "preset=web&hour=2&minute=30&days=monday&days=FRIDAY&max_count=7&enable=yes",
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+        assert!(created.body.contains("after the next poll"));
+        let before = site
+            .store
+            .appliance_overview(appliance)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            before.schedule.is_none(),
+            "not on the strength of the answer alone"
+        );
+
+        site.poll().await;
+        let now = site
+            .store
+            .appliance_overview(appliance)
+            .await
+            .unwrap()
+            .unwrap();
+        let schedule = now.schedule.expect("the poll reads the new schedule");
+        assert_eq!(schedule.time, Some((2, 30)));
+        assert_eq!(schedule.days.len(), 2);
+        assert_eq!(schedule.retention, Some(7));
+        assert!(schedule.enabled);
+
+        let updated = site
+            .post(&uri, "preset=web&hour=4&minute=0&max_count=3")
+            .await;
+        assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+        site.poll().await;
+        let history = site.store.schedule_history(appliance, 10).await.unwrap();
+        let newest = history[0]
+            .schedule
+            .as_ref()
+            .expect("the change is in the history");
+        assert_eq!(newest.time, Some((4, 0)));
+        assert!(!newest.enabled);
+
+        let deleted = site.post(&format!("{uri}/delete"), "").await;
+        assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+        site.poll().await;
+        let gone = site
+            .store
+            .appliance_overview(appliance)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(gone.schedule.is_none());
+    }
+
+    let actions: Vec<String> = site.audit().await.into_iter().map(|e| e.action).collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| a.starts_with("schedule."))
+            .count(),
+        6,
+        "{actions:?}"
+    );
+}

@@ -288,4 +288,48 @@ mod tests {
         assert!(api.get("piece").is_none());
         assert!(api.get("backup_password").is_none());
     }
+
+    #[test]
+    fn schedule_bodies_follow_each_generation() {
+        let spec = ScheduleSpec {
+            parts: vec![],
+            location: "nfs://h/p".into(),
+            location_user: None,
+            location_password: None,
+            enable: true,
+            hour: 2,
+            minute: 0,
+            days: vec!["MONDAY".into()],
+            max_count: Some(7),
+        };
+        let rest = spec.create_body(ApiGeneration::Rest, "default");
+        assert!(rest.get("schedule").is_none());
+        assert_eq!(rest["spec"]["recurrence_info"]["days"], json!(["MONDAY"]));
+        let api = spec.create_body(ApiGeneration::Api, "default");
+        assert_eq!(api["schedule"], "default");
+        assert_eq!(api["spec"]["retention_info"]["max_count"], 7);
+        assert!(spec.update_body(ApiGeneration::Api).get("spec").is_none());
+        assert!(spec.update_body(ApiGeneration::Rest).get("spec").is_some());
+        let routes = |g| {
+            [
+                Endpoint::ScheduleCreate("default").route(g),
+                Endpoint::ScheduleUpdate("default").route(g),
+            ]
+            .map(|r| format!("{} {}", r.method, r.path_and_query()))
+        };
+        assert_eq!(
+            routes(ApiGeneration::Rest),
+            [
+                "POST /rest/appliance/recovery/backup/schedules/default",
+                "PUT /rest/appliance/recovery/backup/schedules/update/default",
+            ]
+        );
+        assert_eq!(
+            routes(ApiGeneration::Api),
+            [
+                "POST /api/appliance/recovery/backup/schedules",
+                "PATCH /api/appliance/recovery/backup/schedules/default",
+            ]
+        );
+    }
 }

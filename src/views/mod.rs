@@ -17,4 +17,5 @@ pub mod export;
 pub mod fleet;
 pub mod format;
 pub mod job;
+pub mod schedule_form;
 pub mod trends;

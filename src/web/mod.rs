@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/appliances/{name}/jobs", get(appliances::jobs))
         .route("/appliances/{name}/jobs/{job_id}", get(jobs::show))
         .merge(operator_routes())
+        .merge(admin_routes())
         .route("/appliances/{name}/trends", get(trends::appliance))
         .route("/trends", get(trends::index))
         .route("/trends/as-of", get(trends::as_of))
@@ -138,6 +139,17 @@ fn operator_routes() -> Router<AppState> {
         .route("/fleet/backup/runs/{id}/rows", get(bulk::rows))
         .route("/audit.csv", get(audit::export))
         .route_layer(operator)
+}
+
+/// Routes that change an appliance's settings: admins only.
+#[rustfmt::skip]
+fn admin_routes() -> Router<AppState> {
+    use actions::schedule;
+    let admin = middleware::from_fn_with_state(Role::Admin, auth::require_role);
+    Router::new()
+        .route("/appliances/{name}/schedule", get(schedule::form_page).post(schedule::save))
+        .route("/appliances/{name}/schedule/delete", post(schedule::delete))
+        .route_layer(admin)
 }
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

@@ -10,6 +10,7 @@ pub mod bulk;
 pub mod bulk_run;
 pub mod cancel;
 pub mod form;
+pub mod schedule;
 pub mod validate;
 
 use std::collections::HashMap;
