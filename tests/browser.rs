@@ -257,3 +257,85 @@ async fn a_local_user_signs_in_through_the_form_and_out_again() {
     browser.close().await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_up_now_starts_a_job_and_its_page_follows_it_to_success() {
+    let driver = start_chromedriver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tuning = DemoTuning {
+        poll_interval: Duration::from_secs(2),
+        running_interval: Duration::from_secs(1),
+        refresh: Duration::from_secs(1),
+        job_minutes: 240,
+        history_days: 3,
+    };
+    let mut fleet = demo::prepare(
+        dir.path().join("action.db"),
+        "127.0.0.1:0".parse().unwrap(),
+        &tuning,
+    )
+    .await
+    .unwrap();
+    fleet.config.presets = vec![vbdash::config::Preset {
+        name: "web".into(),
+        url: url::Url::parse("https://backup-02.example.test/vcsa").unwrap(),
+        location_type: vbdash::vcenter::location::LocationType::Https,
+        user: None,
+        password: None,
+    }];
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = app::start(&fleet.config, listener, FirstPoll::BeforeServing)
+        .await
+        .unwrap();
+    let (browser, _profile) = open_browser(&driver).await;
+
+    let appliance = "vcsa-ams-01";
+    browser
+        .goto(&format!("http://{}/appliances/{appliance}", server.addr))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("back-up"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("back-up-now"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let job_prefix = format!("/appliances/{appliance}/jobs/");
+    loop {
+        let url = browser.current_url().await.unwrap();
+        if url.path().starts_with(&job_prefix) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no job page: {url}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(fleet.simulator.finish_running_job(appliance, true));
+
+    let state = "const s = document.querySelector('.page-head .state');\
+                 return s ? s.textContent.trim() : '';";
+    loop {
+        let shown = browser.execute(state, vec![]).await.unwrap();
+        if shown.as_str() == Some("succeeded") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job page never showed success: {shown}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    browser.close().await.unwrap();
+    server.stop().await;
+}
