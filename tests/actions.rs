@@ -667,3 +667,48 @@ async fn schedules_are_created_changed_and_deleted_on_both_generations() {
         "{actions:?}"
     );
 }
+
+#[tokio::test]
+async fn a_read_only_appliance_account_is_refused_in_words() {
+    let sim = SimServer::start(vec![
+        SimAppliance::new(API, "8.0.3.00400")
+            .history_days(1)
+            .schedule(None)
+            .read_only_user(common::USER),
+    ])
+    .await;
+    let (store, dir) = common::fresh_store(&[API]).await;
+    let clients = vec![sim.client(API, Duration::from_secs(5))];
+    vbdash::poller::poll_all_once(&store, &clients, 1).await;
+    let router = web::router(AppState {
+        store: store.clone(),
+        settings: WebSettings::default(),
+        auth: Auth::none(),
+        actions: Actions::new(&clients, presets()),
+    });
+    let mut site = Site {
+        router,
+        store,
+        sim,
+        clients,
+        cookie: String::new(),
+        csrf: String::new(),
+        _dir: dir,
+    };
+    site.open_session().await;
+
+    let jobs_before = site.sim.simulator.job_count(API);
+    let answer = site
+        .post(&format!("/appliances/{API}/backup"), "preset=web")
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.body);
+    assert!(
+        answer
+            .body
+            .contains("did not start the backup: permission denied")
+    );
+    assert_eq!(site.sim.simulator.job_count(API), jobs_before);
+    let audit = site.audit().await;
+    assert_eq!(audit.len(), 1);
+    assert!(!audit[0].ok);
+}
