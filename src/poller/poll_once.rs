@@ -51,7 +51,8 @@ pub async fn poll_once(client: &ApplianceClient, store: &Store) -> PollReport {
         }
         Err(e) => {
             // `?` quotes the text: appliance messages must not be able to fake log lines.
-            debug!(appliance.name = %client.name(), error = ?e.to_string(), duration_ms, "poll failed");
+            let error = e.to_string();
+            debug!(appliance.name = %client.name(), error = ?error, duration_ms, "poll failed");
             PollReport {
                 appliance: client.name().to_owned(),
                 started_at,
@@ -117,7 +118,11 @@ fn keep_plausible_jobs(appliance: &str, jobs: &mut Vec<Job>, wanted: &[JobId]) {
 
     let dropped = before - jobs.len();
     if dropped > 0 {
-        warn!(appliance.name = %appliance, count = dropped, "ignored jobs not asked for or dated in the future");
+        warn!(
+            appliance.name = %appliance,
+            count = dropped,
+            "ignored jobs not asked for or dated in the future"
+        );
     }
 }
 
