@@ -22,6 +22,8 @@ use crate::simulator::{Profile, SimAppliance, SimConfig, SimSchedule, Simulator}
 const DEMO_USER: &str = "backup-reader@vsphere.local";
 /// Password of every simulated demo appliance (tests search for it where it must not be).
 pub const DEMO_PASSWORD: &str = "Demo-Passw0rd!";
+/// Password of the demo's SFTP backup target.
+pub const DEMO_TARGET_PASSWORD: &str = "Demo-Target-Passw0rd!";
 
 /// How fast the demo moves; tests shorten every interval.
 #[derive(Debug, Clone)]
@@ -105,7 +107,7 @@ pub async fn prepare(
         // Sign-in is off: the demo listens on loopback only, which `app::start` checks.
         auth: AuthConfig::default(),
         appliances,
-        presets: Vec::new(),
+        presets: demo_presets()?,
         actions: crate::config::ActionsConfig::default(),
     };
     Ok(DemoFleet {
@@ -236,6 +238,37 @@ fn appliance(name: &str, url: &str, tags: &[&str]) -> anyhow::Result<ApplianceCo
         grace: Duration::from_secs(2 * 3600),
         tags: tags.iter().map(|t| (*t).to_owned()).collect(),
     })
+}
+
+/// Backup targets to try "Back up now" with: an NFS share (6.7 U2 and later) and an SFTP
+/// server (7.0 and later), so the 6.7 appliance shows why one of them is hidden.
+fn demo_presets() -> anyhow::Result<Vec<crate::config::Preset>> {
+    use crate::vcenter::location::LocationType;
+
+    let preset = |name: &str, url: &str, user: Option<&str>| -> anyhow::Result<_> {
+        let url = Url::parse(url)?;
+        let location_type = LocationType::from_scheme(url.scheme())
+            .with_context(|| format!("no location type for {url}"))?;
+        Ok(crate::config::Preset {
+            name: name.to_owned(),
+            url,
+            location_type,
+            user: user.map(str::to_owned),
+            password: user.map(|_| Secret::new(DEMO_TARGET_PASSWORD)),
+        })
+    };
+    Ok(vec![
+        preset(
+            "nas-01 (NFS)",
+            "nfs://nas-01.example.test/export/vcsa",
+            None,
+        )?,
+        preset(
+            "backup-01 (SFTP)",
+            "sftp://backup-01.example.test:22/srv/vcsa",
+            Some("svc-vcsa-backup"),
+        )?,
+    ])
 }
 
 /// A loopback port with nothing listening: connections to it are refused at once.

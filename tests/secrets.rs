@@ -10,7 +10,7 @@ use chrono::Utc;
 use tokio::net::TcpListener;
 use vbdash::app::{self, FirstPoll};
 use vbdash::config::{AuthConfig, AuthMode};
-use vbdash::demo::{self, DEMO_PASSWORD, DemoTuning};
+use vbdash::demo::{self, DEMO_PASSWORD, DEMO_TARGET_PASSWORD, DemoTuning};
 use vbdash::secret::Secret;
 use vbdash::store::Role;
 use vbdash::web::auth::password;
@@ -18,6 +18,8 @@ use vbdash::web::auth::password;
 /// Given to one appliance as its password, as a backup password would be configured: the
 /// appliance refuses it, so it also travels the error paths.
 const BACKUP_SECRET: &str = "Backup-Secret-5d0c9e!";
+/// The encryption password of a backup started through the form.
+const ENCRYPTION_SECRET: &str = "Enc-Secret-7f3a!Q";
 /// A dashboard user's password.
 const DASHBOARD_PASSWORD: &str = "Dashboard-Secret-81b7f";
 /// A wrong password typed at sign-in; failed sign-ins are logged, without it.
@@ -218,12 +220,31 @@ async fn no_secret_reaches_the_database_the_logs_or_a_page() {
     }
     assert!(visitor.pages.contains("vcsa-lon-01"), "the pages were read");
 
+    // A backup encrypted with a password, written to a target that has one too.
+    let (_, form) = visitor.get("/appliances/vcsa-ams-01/backup").await;
+    let token = csrf_of(&form);
+    let backup = [
+        ("csrf_token", token.as_str()),
+        ("preset", "backup-01 (SFTP)"),
+        ("parts", "seat"),
+        ("comment", "before patching"),
+        ("backup_password", ENCRYPTION_SECRET),
+    ];
+    assert_eq!(
+        visitor
+            .post_form("/appliances/vcsa-ams-01/backup", &backup)
+            .await,
+        303
+    );
+
     // Let the poller go round again, through the failing login too.
     tokio::time::sleep(Duration::from_secs(3)).await;
     server.stop().await;
 
     let secrets = [
         DEMO_PASSWORD,
+        DEMO_TARGET_PASSWORD,
+        ENCRYPTION_SECRET,
         BACKUP_SECRET,
         DASHBOARD_PASSWORD,
         WRONG_PASSWORD,
