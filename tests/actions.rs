@@ -69,7 +69,7 @@ fn presets() -> Vec<Preset> {
 async fn site() -> Site {
     let sim = SimServer::start(vec![
         SimAppliance::new(API, "8.0.3.00400").history_days(3),
-        SimAppliance::new(REST, "6.7.0.44000").history_days(3),
+        SimAppliance::new(REST, "6.7.0.20000").history_days(3), // 6.7 U1: before NFS and SMB
     ])
     .await;
     let (store, dir) = common::fresh_store(&[API, REST]).await;

@@ -29,11 +29,27 @@ pub struct VersionLevel(pub u32, pub u32, pub u32);
 
 impl VersionLevel {
     /// Reads `8.0.3.00400` as 8.0.3; `None` when the text does not start with a number.
+    ///
+    /// 6.7 appliances report their update in the fourth number instead: 6.7 U1 is
+    /// `6.7.0.2xxxx`, U2 `6.7.0.3xxxx`, U3 `6.7.0.4xxxx` and later. Those read as 6.7.1,
+    /// 6.7.2 and 6.7.3, the API levels the reference dates features by.
     pub fn parse(version: &str) -> Option<VersionLevel> {
         let mut numbers = version.trim().split('.').map(|n| n.parse::<u32>().ok());
         let major = numbers.next().flatten()?;
         let minor = numbers.next().flatten().unwrap_or(0);
         let patch = numbers.next().flatten().unwrap_or(0);
+        let build = numbers.next().flatten().unwrap_or(0);
+
+        let patch = if (major, minor, patch) == (6, 7, 0) {
+            match build {
+                40_000.. => 3,
+                30_000.. => 2,
+                20_000.. => 1,
+                _ => 0,
+            }
+        } else {
+            patch
+        };
         Some(VersionLevel(major, minor, patch))
     }
 }
@@ -148,5 +164,24 @@ mod tests {
         assert_eq!(LocationType::from_scheme("file"), None);
         assert_eq!(VersionLevel::parse("8"), Some(VersionLevel(8, 0, 0)));
         assert_eq!(VersionLevel::parse("x.1"), None);
+    }
+}
+
+#[cfg(test)]
+mod update_tests {
+    use super::*;
+
+    #[test]
+    fn six_seven_updates_come_from_the_fourth_number() {
+        let nfs_ok = |v: &str| LocationType::Nfs.supported_by(Some(v)).is_ok();
+        assert!(nfs_ok("6.7.0.44000"), "6.7 U3 takes NFS");
+        assert!(nfs_ok("6.7.0.30000"), "6.7 U2 takes NFS");
+        assert!(!nfs_ok("6.7.0.20000"), "6.7 U1 does not");
+        assert!(
+            LocationType::Sftp
+                .supported_by(Some("6.7.0.44000"))
+                .is_err()
+        );
+        assert!(LocationType::Sftp.supported_by(Some("7.0.3.01700")).is_ok());
     }
 }
