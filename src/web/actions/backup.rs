@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 
+use super::Audit;
 use super::form::{self, FormFields};
-use super::{Audit, client_of};
 use crate::domain::JobType;
 use crate::domain::text::bounded;
 use crate::vcenter::backup::is_feature_in_use;
@@ -117,13 +117,7 @@ pub async fn start(
 ) -> Result<Response, WebError> {
     let Path(name) = name?;
     let fields = FormFields::parse(&body);
-    let preset = form::preset(&state.actions, &fields)?;
-    let request = form::backup_request(preset, &fields)?;
-    let client = client_of(&state.actions, &name)?;
-    form::check_supported(
-        preset,
-        form::known_version(&state.store, client).await.as_deref(),
-    )?;
+    let (preset, request, client) = form::checked_request(&state, &name, &fields).await?;
 
     let audit = Audit {
         user: &user,

@@ -151,3 +151,24 @@ pub async fn known_version(
     }
     client.version().await.ok().map(|v| v.version)
 }
+
+/// A checked backup form for appliance `name`: its preset, the request to send and the
+/// client to send it with. Refuses a preset the appliance's known version does not take.
+pub async fn checked_request<'a>(
+    state: &'a crate::web::AppState,
+    name: &str,
+    fields: &FormFields,
+) -> Result<
+    (
+        &'a Preset,
+        BackupRequest,
+        &'a std::sync::Arc<crate::vcenter::ApplianceClient>,
+    ),
+    WebError,
+> {
+    let preset = preset(&state.actions, fields)?;
+    let request = backup_request(preset, fields)?;
+    let client = super::client_of(&state.actions, name)?;
+    check_supported(preset, known_version(&state.store, client).await.as_deref())?;
+    Ok((preset, request, client))
+}

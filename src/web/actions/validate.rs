@@ -6,9 +6,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::Audit;
 use super::backup::appliance_href;
 use super::form::{self, FormFields};
-use super::{Audit, client_of};
 use crate::views::actions::{OutcomePage, Tone};
 use crate::web::AppState;
 use crate::web::auth::CurrentUser;
@@ -26,13 +26,7 @@ pub async fn validate(
 ) -> Result<Response, WebError> {
     let Path(name) = name?;
     let fields = FormFields::parse(&body);
-    let preset = form::preset(&state.actions, &fields)?;
-    let request = form::backup_request(preset, &fields)?;
-    let client = client_of(&state.actions, &name)?;
-    form::check_supported(
-        preset,
-        form::known_version(&state.store, client).await.as_deref(),
-    )?;
+    let (preset, request, client) = form::checked_request(&state, &name, &fields).await?;
 
     let audit = Audit {
         user: &user,
