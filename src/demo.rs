@@ -109,6 +109,7 @@ pub async fn prepare(
         appliances,
         presets: demo_presets()?,
         actions: crate::config::ActionsConfig::default(),
+        maintenance: demo_maintenance(),
     };
     Ok(DemoFleet {
         simulator,
@@ -269,6 +270,34 @@ fn demo_presets() -> anyhow::Result<Vec<crate::config::Preset>> {
             Some("svc-vcsa-backup"),
         )?,
     ])
+}
+
+/// A nightly window on the `test` tag that is open when the demo starts, so that "in
+/// maintenance" shows at once: every day, from the last full hour (Berlin time) for 8 hours.
+fn demo_maintenance() -> Vec<crate::config::MaintenanceWindow> {
+    use chrono::{NaiveTime, Weekday};
+
+    let zone = chrono_tz::Europe::Berlin;
+    let hour = Utc::now().with_timezone(&zone).hour();
+    let start = NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default();
+    let days = vec![
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+    vec![crate::config::MaintenanceWindow {
+        tag: "test".to_owned(),
+        zone,
+        times: crate::config::WindowTimes::Weekly {
+            days,
+            start,
+            length: chrono::Duration::hours(8),
+        },
+    }]
 }
 
 /// A loopback port with nothing listening: connections to it are refused at once.
