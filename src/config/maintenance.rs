@@ -222,7 +222,8 @@ fn weekly(
 
     let mut parsed = Vec::new();
     for day in days.get_ref() {
-        let weekday = parse_day(day.get_ref()).map_err(|m| blame.at(Some(day.span()), &key("days"), m))?;
+        let weekday =
+            parse_day(day.get_ref()).map_err(|m| blame.at(Some(day.span()), &key("days"), m))?;
         if !parsed.contains(&weekday) {
             parsed.push(weekday);
         }
@@ -335,7 +336,9 @@ mod tests {
     use chrono_tz::Europe::Berlin;
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn weekly(days: &[Weekday], start: &str, hours: i64, zone: Tz) -> MaintenanceWindow {

@@ -95,13 +95,19 @@ impl AckCache {
     pub(crate) fn active(&self, appliance: &str, at: DateTime<Utc>) -> Option<Acknowledgement> {
         // A writer that panicked cannot have left a half-written map: each write is one
         // insert or remove, so a poisoned lock still holds a whole map.
-        let map = self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let map = self
+            .0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         map.get(appliance).filter(|a| a.is_active(at)).cloned()
     }
 
     /// Every acknowledgement active at `at`, by appliance name.
     pub(crate) fn all_active(&self, at: DateTime<Utc>) -> HashMap<String, Acknowledgement> {
-        let map = self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let map = self
+            .0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         map.iter()
             .filter(|(_, a)| a.is_active(at))
             .map(|(name, a)| (name.clone(), a.clone()))
@@ -109,18 +115,27 @@ impl AckCache {
     }
 
     fn put(&self, ack: Acknowledgement) {
-        let mut map = self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         map.insert(ack.appliance.clone(), ack);
     }
 
     fn take(&self, appliance: &str) {
-        let mut map = self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         map.remove(appliance);
     }
 
     fn replace_all(&self, acks: Vec<Acknowledgement>) {
         let fresh = acks.into_iter().map(|a| (a.appliance.clone(), a)).collect();
-        let mut map = self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *map = fresh;
     }
 }
@@ -190,9 +205,7 @@ impl Store {
         .await
         .context("storing an acknowledgement")?;
         insert_audit(&mut tx, audit).await?;
-        tx.commit()
-            .await
-            .context("committing an acknowledgement")?;
+        tx.commit().await.context("committing an acknowledgement")?;
 
         self.acks.put(ack.clone());
         Ok(())

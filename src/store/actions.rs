@@ -137,7 +137,10 @@ impl Store {
 
 /// Adds one line to the audit log on `conn`, so that a change and its audit line can share
 /// one transaction.
-pub(super) async fn insert_audit(conn: &mut SqliteConnection, entry: &AuditEntry) -> StoreResult<()> {
+pub(super) async fn insert_audit(
+    conn: &mut SqliteConnection,
+    entry: &AuditEntry,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO audit_log (at_ms, user_name, appliance, action, detail, outcome, ok, \
          reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
