@@ -132,6 +132,7 @@ pub async fn run(listen: SocketAddr, database: Option<PathBuf>) -> anyhow::Resul
     println!("Starting simulated appliances and polling their history...");
     let fleet = prepare(database.clone(), listen, &tuning).await?;
     let app = app::start(&fleet.config, listener, FirstPoll::BeforeServing).await?;
+    acknowledge_unreachable(&app.store).await?;
 
     println!(
         "Simulated appliances: http://{}/<name>",
@@ -270,6 +271,35 @@ fn demo_presets() -> anyhow::Result<Vec<crate::config::Preset>> {
             Some("svc-vcsa-backup"),
         )?,
     ])
+}
+
+/// The unreachable demo appliance starts acknowledged, so that a new user sees how a known
+/// trouble looks next to an unnoticed one.
+async fn acknowledge_unreachable(store: &crate::store::Store) -> anyhow::Result<()> {
+    use crate::store::{ACTION_ACK, Acknowledgement, AuditEntry};
+
+    let now = Utc::now();
+    let reason = "Oslo site move: network down until the new uplink is patched";
+    let ack = Acknowledgement {
+        appliance: "vcsa-dr-01".to_owned(),
+        user: "demo-operator".to_owned(),
+        reason: reason.to_owned(),
+        status: crate::domain::Status::Unreachable,
+        since: now,
+        until: now + chrono::Duration::days(2),
+    };
+    let audit = AuditEntry {
+        at: now,
+        user: ack.user.clone(),
+        appliance: Some(ack.appliance.clone()),
+        action: ACTION_ACK.to_owned(),
+        detail: "while unreachable, for 2 d (set up by the demo)".to_owned(),
+        outcome: "acknowledged".to_owned(),
+        ok: true,
+        reason: Some(reason.to_owned()),
+    };
+    store.acknowledge(&ack, &audit).await?;
+    Ok(())
 }
 
 /// A nightly window on the `test` tag that is open when the demo starts, so that "in

@@ -73,7 +73,7 @@ impl MaintenanceWindow {
         }
     }
 
-    /// The window in words: "tag prod, weekly Sat 22:00 for 6h (Europe/Berlin)".
+    /// The window in words: "tag prod, Saturday 22:00 for 6h (Europe/Berlin)".
     pub fn describe(&self) -> String {
         let when = match &self.times {
             WindowTimes::Weekly {
@@ -81,11 +81,10 @@ impl MaintenanceWindow {
                 start,
                 length,
             } => {
-                let days: Vec<String> = days.iter().map(ToString::to_string).collect();
                 let length = length.to_std().unwrap_or_default();
                 format!(
-                    "weekly {} {} for {}",
-                    days.join(", "),
+                    "{} {} for {}",
+                    crate::domain::describe_days(days),
                     start.format("%H:%M"),
                     humantime::format_duration(length)
                 )
