@@ -16,8 +16,12 @@ use super::Store;
 use super::acks::{AckCache, Acknowledgement};
 use crate::config::MaintenanceWindow;
 
-/// How often the upkeep task settles acknowledgements. Shorter than any poll interval, so
-/// an appliance that is good for a poll or more is seen good by a round.
+/// How often the upkeep task settles acknowledgements. Shorter than the usual poll interval,
+/// so an appliance that is good for a poll or more is seen good by a round.
+// Known gap: recovery is noticed by these rounds, not by the poller itself; an appliance
+// that is good for less than a round (a poll interval under 15 s) and then fails again
+// keeps its acknowledgement. Pages and `Silencer::silenced` read the clock themselves, so
+// an expired acknowledgement silences nothing even before a round records its end.
 pub const UPKEEP_EVERY: Duration = Duration::from_secs(15);
 
 /// Why an appliance is silenced.
