@@ -29,6 +29,7 @@ pub struct RunningApp {
     server: JoinHandle<std::io::Result<()>>,
     poller: JoinHandle<()>,
     housekeeping: JoinHandle<()>,
+    ack_upkeep: JoinHandle<()>,
 }
 
 impl RunningApp {
@@ -40,6 +41,7 @@ impl RunningApp {
         let _ = self.poller.await;
         // A pruning round in progress ends before the database closes under it.
         let _ = self.housekeeping.await;
+        let _ = self.ack_upkeep.await;
         self.store.close().await;
         info!("vbdash stopped");
     }
@@ -98,12 +100,18 @@ pub async fn start(
         retention,
         shutdown.clone(),
     ));
+    let ack_upkeep = tokio::spawn(crate::store::silence::run_upkeep(
+        store.clone(),
+        crate::store::silence::UPKEEP_EVERY,
+        shutdown.clone(),
+    ));
 
     let state = AppState {
         store: store.clone(),
         settings: WebSettings {
             refresh_secs: u32::try_from(config.server.refresh.as_secs().max(1)).unwrap_or(5),
             display_zone: config.server.display_zone,
+            maintenance: config.maintenance.clone().into(),
         },
         auth: Auth::new(config.auth.clone()),
         actions,
@@ -127,6 +135,7 @@ pub async fn start(
         server,
         poller,
         housekeeping,
+        ack_upkeep,
     })
 }
 

@@ -7,6 +7,7 @@
 
 mod auth;
 mod error;
+mod maintenance;
 mod overrides;
 mod presets;
 mod raw;
@@ -23,6 +24,7 @@ use crate::secret::Secret;
 
 pub use auth::{AuthConfig, AuthMode, ProxyAuth, check_loopback};
 pub use error::ConfigError;
+pub use maintenance::{MaintenanceWindow, WindowTimes, parse_day};
 pub use presets::{ActionsConfig, Preset};
 pub use values::{parse_duration, parse_zone};
 
@@ -42,6 +44,8 @@ pub struct Config {
     pub presets: Vec<Preset>,
     /// How bulk actions behave (`[actions]`).
     pub actions: ActionsConfig,
+    /// Maintenance windows by tag (`[[maintenance]]`).
+    pub maintenance: Vec<MaintenanceWindow>,
 }
 
 #[derive(Debug, Clone)]

@@ -35,6 +35,8 @@ pub(super) struct RawConfig {
     pub actions: super::presets::RawActions,
     #[serde(default, rename = "preset")]
     pub presets: Vec<super::presets::RawPreset>,
+    #[serde(default)]
+    pub maintenance: Vec<super::maintenance::RawMaintenance>,
 }
 
 /// A value as written, with where it was written (`None` when it came from elsewhere,
@@ -263,6 +265,13 @@ pub(super) fn validate(
 
     let presets = super::presets::validate(&raw.presets, &blame, env)?;
     let actions = super::presets::validate_actions(&raw.actions, &blame)?;
+    let mut known_tags: Vec<&str> = appliances
+        .iter()
+        .flat_map(|a| a.tags.iter().map(String::as_str))
+        .collect();
+    known_tags.sort_unstable();
+    known_tags.dedup();
+    let maintenance = super::maintenance::validate(&raw.maintenance, &known_tags, &blame)?;
 
     Ok(Config {
         source: path.to_path_buf(),
@@ -274,6 +283,7 @@ pub(super) fn validate(
         appliances,
         presets,
         actions,
+        maintenance,
     })
 }
 
