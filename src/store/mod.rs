@@ -13,6 +13,7 @@
 mod actions;
 mod appliances;
 mod as_of;
+mod daily_rates;
 mod health;
 pub mod history;
 mod jobs;
@@ -24,6 +25,7 @@ mod trends;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
@@ -53,6 +55,9 @@ pub struct Store {
     writer: SqlitePool,
     /// Connections for reads; the same pool as `writer` for an in-memory database.
     reader: SqlitePool,
+    /// Days of the fleet's success rate already counted, forgotten by the writes that
+    /// change them.
+    daily_rates: Arc<daily_rates::DailyRateCache>,
 }
 
 /// What went wrong in the store. The text says what was being done, never what was stored.
@@ -134,6 +139,7 @@ impl Store {
             Store {
                 writer: pool.clone(),
                 reader: pool,
+                daily_rates: Arc::default(),
             }
         } else {
             let writer = SqlitePoolOptions::new()
@@ -146,7 +152,11 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(open_error)?;
-            Store { writer, reader }
+            Store {
+                writer,
+                reader,
+                daily_rates: Arc::default(),
+            }
         };
 
         sqlx::migrate!()
