@@ -30,6 +30,14 @@ pub struct BenchCommand {
     #[arg(long, value_parser = humantime::parse_duration)]
     pub soak: Option<Duration>,
 
+    /// Appliances of the measured fleet, instead of the size's own.
+    #[arg(long)]
+    pub appliances: Option<usize>,
+
+    /// Days of history of the measured fleet, instead of the size's own.
+    #[arg(long)]
+    pub days: Option<u32>,
+
     /// Concurrent clients for the page measurements.
     #[arg(long, default_value_t = 4)]
     pub clients: usize,
@@ -59,7 +67,18 @@ struct Sizes {
 
 impl Sizes {
     fn of(command: &BenchCommand) -> Sizes {
-        if command.quick {
+        let mut sizes = Sizes::preset(command.quick);
+        if let Some(appliances) = command.appliances {
+            sizes.fleet.appliances = appliances.max(1);
+        }
+        if let Some(days) = command.days {
+            sizes.history_days = days.max(sizes.fleet.listed_days + 2);
+        }
+        sizes
+    }
+
+    fn preset(quick: bool) -> Sizes {
+        if quick {
             Sizes {
                 fleet: FleetShape {
                     appliances: 50,
@@ -300,6 +319,12 @@ fn reproduce_command(command: &BenchCommand) -> String {
     }
     if let Some(soak) = command.soak {
         line.push_str(&format!(" --soak {}", humantime::format_duration(soak)));
+    }
+    if let Some(appliances) = command.appliances {
+        line.push_str(&format!(" --appliances {appliances}"));
+    }
+    if let Some(days) = command.days {
+        line.push_str(&format!(" --days {days}"));
     }
     if command.clients != 4 {
         line.push_str(&format!(" --clients {}", command.clients));
