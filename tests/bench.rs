@@ -58,7 +58,10 @@ fn quick_bench_writes_a_report_with_every_figure() {
     assert!(text.contains("## Soak"), "{text}");
     assert!(text.contains("## Machine"), "{text}");
     assert!(!text.contains("old figures"));
-    assert!(text.ends_with("Hand notes.\n"), "notes were not kept:\n{text}");
+    assert!(
+        text.ends_with("Hand notes.\n"),
+        "notes were not kept:\n{text}"
+    );
 
     // Everything of the run happened over loopback; the scratch folders are gone.
     assert!(

@@ -161,8 +161,16 @@ async fn daily_rates_follow_every_write_that_changes_them() {
         .record_poll(&poll("a", day(1, 5), vec![failed], &[]))
         .await
         .unwrap();
-    let first = counts(store.daily_success(None, day(1, 0), day(3, 0), 3_600).await.unwrap());
-    assert_eq!(first.iter().map(|c| (c.1, c.2)).collect::<Vec<_>>(), [(1, 0)]);
+    let first = counts(
+        store
+            .daily_success(None, day(1, 0), day(3, 0), 3_600)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        first.iter().map(|c| (c.1, c.2)).collect::<Vec<_>>(),
+        [(1, 0)]
+    );
 
     // A good run of b on the same day, stored by a later poll.
     let good = run(day(1, 3), JobType::Scheduled, JobState::Succeeded, 10, 5);
@@ -170,9 +178,22 @@ async fn daily_rates_follow_every_write_that_changes_them() {
         .record_poll(&poll("b", day(2, 5), vec![good], &[]))
         .await
         .unwrap();
-    let second = counts(store.daily_success(None, day(1, 0), day(3, 0), 3_600).await.unwrap());
-    assert_eq!(second.iter().map(|c| (c.1, c.2)).collect::<Vec<_>>(), [(2, 1)]);
-    let again = counts(store.daily_success(None, day(1, 0), day(3, 0), 3_600).await.unwrap());
+    let second = counts(
+        store
+            .daily_success(None, day(1, 0), day(3, 0), 3_600)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        second.iter().map(|c| (c.1, c.2)).collect::<Vec<_>>(),
+        [(2, 1)]
+    );
+    let again = counts(
+        store
+            .daily_success(None, day(1, 0), day(3, 0), 3_600)
+            .await
+            .unwrap(),
+    );
     assert_eq!(again, second, "a remembered day reads as counted");
 
     // b leaves the configuration: its run no longer counts.
@@ -180,8 +201,16 @@ async fn daily_rates_follow_every_write_that_changes_them() {
         .sync_appliances(&[settings("a", &["prod"])])
         .await
         .unwrap();
-    let third = counts(store.daily_success(None, day(1, 0), day(3, 0), 3_600).await.unwrap());
-    assert_eq!(third.iter().map(|c| (c.1, c.2)).collect::<Vec<_>>(), [(1, 0)]);
+    let third = counts(
+        store
+            .daily_success(None, day(1, 0), day(3, 0), 3_600)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        third.iter().map(|c| (c.1, c.2)).collect::<Vec<_>>(),
+        [(1, 0)]
+    );
 
     // Retention deletes jobs the appliance no longer lists (and that are not its newest).
     let newer = run(day(3, 2), JobType::Scheduled, JobState::Succeeded, 10, 5);
@@ -190,7 +219,10 @@ async fn daily_rates_follow_every_write_that_changes_them() {
         .await
         .unwrap();
     store.prune_jobs(day(2, 0)).await.unwrap();
-    let fourth = store.daily_success(None, day(1, 0), day(3, 0), 3_600).await.unwrap();
+    let fourth = store
+        .daily_success(None, day(1, 0), day(3, 0), 3_600)
+        .await
+        .unwrap();
     assert!(fourth.is_empty(), "{fourth:?}");
 }
 

@@ -96,7 +96,9 @@ impl DailyRateCache {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<DayKey, DayCount>> {
-        self.days.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.days
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

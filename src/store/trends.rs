@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
-use super::overview::{from_ms, to_ms};
 use super::daily_rates::{self, DayCount, DayKey};
+use super::overview::{from_ms, to_ms};
 use super::{Context, Store, StoreError, StoreResult, schedules};
 use crate::domain::schedule::location_host;
 use crate::domain::{JobState, JobType, Schedule};
@@ -388,7 +388,11 @@ impl Store {
         for day in daily_rates::day_of(from_ms, offset_ms)..=last_day {
             let (day_from, day_until) = daily_rates::bounds_of(day, offset_ms);
             let whole = day_from >= from_ms && day_until <= to_ms;
-            let known = if whole { self.daily_rates.get(&key(day)) } else { None };
+            let known = if whole {
+                self.daily_rates.get(&key(day))
+            } else {
+                None
+            };
             match known {
                 Some(count) => {
                     if let Some((a, b)) = missing.take() {
@@ -410,8 +414,10 @@ impl Store {
 
         let mut keep = Vec::new();
         for (a, b, read) in counted {
-            let mut by_day: std::collections::HashMap<i64, DayCount> =
-                read.iter().map(|r| (r.day, (r.appliances, r.succeeded))).collect();
+            let mut by_day: std::collections::HashMap<i64, DayCount> = read
+                .iter()
+                .map(|r| (r.day, (r.appliances, r.succeeded)))
+                .collect();
             for day in daily_rates::day_of(a, offset_ms)..=daily_rates::day_of(b - 1, offset_ms) {
                 let (day_from, day_until) = daily_rates::bounds_of(day, offset_ms);
                 let count = by_day.remove(&day).unwrap_or((0, 0));

@@ -97,12 +97,24 @@ pub async fn start_simulator(
     std::fs::write(&config, simulator_toml(shape)).context("writing the simulator config")?;
     let addr = free_address()?;
     let child = spawn(
-        &["simulate", "--config", &path_text(&config), "--listen", &addr.to_string()],
+        &[
+            "simulate",
+            "--config",
+            &path_text(&config),
+            "--listen",
+            &addr.to_string(),
+        ],
         &scratch.join("simulator.log"),
         &[("VBDASH_LOG", "warn")],
     )?;
     let mut process = ChildProcess { child, addr };
-    wait_until_ok(&mut process, "simulator", http, &format!("http://{addr}{STATS_PATH}")).await?;
+    wait_until_ok(
+        &mut process,
+        "simulator",
+        http,
+        &format!("http://{addr}{STATS_PATH}"),
+    )
+    .await?;
     Ok(process)
 }
 
@@ -127,7 +139,13 @@ pub async fn start_dashboard(
         &[("VBDASH_LOG", "warn")],
     )?;
     let mut process = ChildProcess { child, addr };
-    wait_until_ok(&mut process, "dashboard", http, &format!("http://{addr}/healthz")).await?;
+    wait_until_ok(
+        &mut process,
+        "dashboard",
+        http,
+        &format!("http://{addr}/healthz"),
+    )
+    .await?;
     Ok(process)
 }
 
@@ -137,7 +155,13 @@ pub async fn simulator_stats(
     simulator: SocketAddr,
 ) -> anyhow::Result<SimStats> {
     let url = format!("http://{simulator}{STATS_PATH}");
-    let stats = http.get(url).send().await?.error_for_status()?.json().await?;
+    let stats = http
+        .get(url)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
     Ok(stats)
 }
 

@@ -148,7 +148,12 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         machine_note: command.machine_note.clone(),
         clients: command.clients,
     };
-    let text = report::render(&context, &main, soak.as_ref(), &previous_notes(&command.output));
+    let text = report::render(
+        &context,
+        &main,
+        soak.as_ref(),
+        &previous_notes(&command.output),
+    );
     std::fs::write(&command.output, text)
         .with_context(|| format!("cannot write {}", command.output.display()))?;
     report::print_summary(&main, soak.as_ref(), command.clients);
@@ -195,7 +200,10 @@ async fn measure_fleet(
         ..FleetFigures::default()
     };
 
-    println!("starting the simulator with {} appliances", shape.appliances);
+    println!(
+        "starting the simulator with {} appliances",
+        shape.appliances
+    );
     let mut simulator = fleet::start_simulator(&scratch.path, shape, http).await?;
 
     println!("seeding {} days of history", sizes.history_days);
@@ -218,8 +226,13 @@ async fn measure_fleet(
     let serve_clock = Instant::now();
 
     println!("waiting for the first full poll round");
-    let round = wait_for_round(&database, shape.appliances, serve_started_ms, &mut dashboard)
-        .await?;
+    let round = wait_for_round(
+        &database,
+        shape.appliances,
+        serve_started_ms,
+        &mut dashboard,
+    )
+    .await?;
     figures.round_from_start_seconds = serve_clock.elapsed().as_secs_f64();
     figures.cpu_seconds_round = procfs::cpu_seconds(dashboard.pid()).unwrap_or(0.0);
     figures.rss_after_round = procfs::memory(dashboard.pid()).map_or(0, |m| m.resident);

@@ -123,10 +123,7 @@ fn rows(f: &FleetFigures, clients: usize) -> Vec<Row> {
         },
         Row {
             figure: "Trends page, 365 days (p50 / slowest)",
-            measured: format!(
-                "{:.0} / {trends_365:.0} ms",
-                f.trends_365.percentile(50.0)
-            ),
+            measured: format!("{:.0} / {trends_365:.0} ms", f.trends_365.percentile(50.0)),
             target: "<= 200 ms",
             met: Some(trends_365 <= 200.0),
         },
@@ -201,7 +198,11 @@ pub fn render(
         fleet.history_days,
         context.clients,
     );
-    let _ = writeln!(text, "Run it again with:\n\n```sh\n{}\n```\n", context.command);
+    let _ = writeln!(
+        text,
+        "Run it again with:\n\n```sh\n{}\n```\n",
+        context.command
+    );
 
     let _ = writeln!(text, "## Results\n");
     let _ = writeln!(text, "| Figure | Measured | Target | Met |");
@@ -287,7 +288,10 @@ pub fn print_summary(fleet: &FleetFigures, soak: Option<&SoakFigures>, clients: 
             Some(false) => "MISSED",
             None => "",
         };
-        println!("{:<62} {:<44} {:<14} {met}", row.figure, row.measured, row.target);
+        println!(
+            "{:<62} {:<44} {:<14} {met}",
+            row.figure, row.measured, row.target
+        );
     }
     if let Some(soak) = soak {
         println!(

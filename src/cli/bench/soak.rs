@@ -64,7 +64,10 @@ pub async fn run(
 ) -> anyhow::Result<SoakFigures> {
     let scratch = Scratch::new()?;
     let shape = sizes.soak_fleet;
-    println!("soak: {} appliances, {} viewers", shape.appliances, sizes.soak_viewers);
+    println!(
+        "soak: {} appliances, {} viewers",
+        shape.appliances, sizes.soak_viewers
+    );
     let simulator = fleet::start_simulator(&scratch.path, shape, http).await?;
     let database = scratch.path.join("soak.db");
     seed::seed(&database, shape, sizes.soak_history_days).await?;
@@ -158,7 +161,9 @@ fn cut_into_periods(
             let until = (from + period).min(length);
             let in_period: Vec<&Sample> = samples
                 .iter()
-                .filter(|(at, _)| *at >= from && (*at < until || index + 1 == periods_in(length, period)))
+                .filter(|(at, _)| {
+                    *at >= from && (*at < until || index + 1 == periods_in(length, period))
+                })
                 .collect();
             let mut millis: Vec<f64> = in_period.iter().filter_map(|(_, l)| *l).collect();
             millis.sort_by(f64::total_cmp);
