@@ -50,7 +50,7 @@ pub fn version_of(index: usize) -> &'static str {
 
 /// True when appliance `index` fails its nightly runs (one in twenty).
 pub fn fails_nightly(index: usize) -> bool {
-    index % 20 == 0
+    index.is_multiple_of(20)
 }
 
 /// A child process that is killed when dropped, so an early error leaves nothing behind.
