@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use crate::config::{AuthMode, Config, TlsSetting};
 use crate::poller::{self, PollerSettings};
 use crate::store::{ApplianceSettings, Store};
-use crate::vcenter::{ApplianceClient, Target, TlsMode};
+use crate::vcenter::{ApplianceClient, HttpClients, Target, TlsMode};
 use crate::web::auth::Auth;
 use crate::web::{self, AppState, WebSettings};
 
@@ -222,8 +222,10 @@ pub async fn wait_for_signal() {
     info!("stop requested");
 }
 
-/// One client per configured appliance.
+/// One client per configured appliance; appliances checked the same way share one HTTP
+/// client.
 pub fn build_clients(config: &Config) -> anyhow::Result<Vec<Arc<ApplianceClient>>> {
+    let mut shared = HttpClients::default();
     config
         .appliances
         .iter()
@@ -241,7 +243,7 @@ pub fn build_clients(config: &Config) -> anyhow::Result<Vec<Arc<ApplianceClient>
                 tls,
                 timeout: config.poll.timeout,
             };
-            ApplianceClient::new(target)
+            ApplianceClient::sharing(target, &mut shared)
                 .map(Arc::new)
                 .with_context(|| format!("cannot set up the client for appliance {}", a.name))
         })

@@ -60,6 +60,8 @@ enum Command {
     },
     /// Add, change, remove and list the local users who sign in to the dashboard.
     User(cli::user::UserCommand),
+    /// Measure a large simulated fleet in one run and write BENCHMARKS.md.
+    Bench(cli::bench::BenchCommand),
     /// Check a configuration file and exit: 0 when valid, 1 with the reason when not.
     CheckConfig {
         /// Configuration file.
@@ -97,6 +99,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Simulate { config, listen } => vbdash::app::simulate(&config, listen).await,
         Command::User(command) => cli::user::run(command).await,
+        Command::Bench(command) => cli::bench::run(command).await,
         Command::CheckConfig { config } => {
             let loaded = Config::load(&config, &Config::process_env())?;
             println!(

@@ -144,6 +144,88 @@ async fn daily_rates_count_appliances_not_jobs() {
     assert!(prod.iter().all(|r| r.appliances == 1));
 }
 
+/// Days already counted are remembered, so each case below reads the same range twice:
+/// a stored job, a pruned one and a changed configuration must each count again.
+#[tokio::test]
+async fn daily_rates_follow_every_write_that_changes_them() {
+    let (store, _dir) = store_with(&[settings("a", &["prod"]), settings("b", &["lab"])]).await;
+    let day = |d: u32, h: u32| utc(&format!("2026-11-{d:02}T{h:02}:00:00Z"));
+    let counts = |rates: Vec<vbdash::store::DailyRate>| -> Vec<(i64, i64, i64)> {
+        rates
+            .iter()
+            .map(|r| (r.day, r.appliances, r.succeeded))
+            .collect()
+    };
+    let failed = run(day(1, 2), JobType::Scheduled, JobState::Failed, 10, 5);
+    store
+        .record_poll(&poll("a", day(1, 5), vec![failed], &[]))
+        .await
+        .unwrap();
+    let first = counts(
+        store
+            .daily_success(None, day(1, 0), day(3, 0), 3_600)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        first.iter().map(|c| (c.1, c.2)).collect::<Vec<_>>(),
+        [(1, 0)]
+    );
+
+    // A good run of b on the same day, stored by a later poll.
+    let good = run(day(1, 3), JobType::Scheduled, JobState::Succeeded, 10, 5);
+    store
+        .record_poll(&poll("b", day(2, 5), vec![good], &[]))
+        .await
+        .unwrap();
+    let second = counts(
+        store
+            .daily_success(None, day(1, 0), day(3, 0), 3_600)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        second.iter().map(|c| (c.1, c.2)).collect::<Vec<_>>(),
+        [(2, 1)]
+    );
+    let again = counts(
+        store
+            .daily_success(None, day(1, 0), day(3, 0), 3_600)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(again, second, "a remembered day reads as counted");
+
+    // b leaves the configuration: its run no longer counts.
+    store
+        .sync_appliances(&[settings("a", &["prod"])])
+        .await
+        .unwrap();
+    let third = counts(
+        store
+            .daily_success(None, day(1, 0), day(3, 0), 3_600)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        third.iter().map(|c| (c.1, c.2)).collect::<Vec<_>>(),
+        [(1, 0)]
+    );
+
+    // Retention deletes jobs the appliance no longer lists (and that are not its newest).
+    let newer = run(day(3, 2), JobType::Scheduled, JobState::Succeeded, 10, 5);
+    store
+        .record_poll(&poll("a", day(3, 5), vec![newer], &[]))
+        .await
+        .unwrap();
+    store.prune_jobs(day(2, 0)).await.unwrap();
+    let fourth = store
+        .daily_success(None, day(1, 0), day(3, 0), 3_600)
+        .await
+        .unwrap();
+    assert!(fourth.is_empty(), "{fourth:?}");
+}
+
 #[tokio::test]
 async fn baselines_flags_and_streaks_from_stored_runs() {
     let (store, _dir) = store_with(&[settings("a", &[])]).await;

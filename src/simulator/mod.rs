@@ -24,7 +24,7 @@ mod version;
 mod wire;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -56,7 +56,26 @@ struct Inner {
     names: Vec<String>,
     /// Added to the wall clock, so tests can move time forward.
     clock_offset_ms: AtomicI64,
+    /// Requests answered for any appliance, for the stats route.
+    requests: AtomicU64,
 }
+
+/// Totals over the whole simulated fleet, served as JSON at [`STATS_PATH`] so that a
+/// benchmark in another process can count what the dashboard cost the appliances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SimStats {
+    /// Simulated appliances.
+    pub appliances: u64,
+    /// Successful logins, all appliances together.
+    pub logins: u64,
+    /// The most logins one appliance saw.
+    pub max_logins: u64,
+    /// Requests addressed to an appliance, answered or not.
+    pub requests: u64,
+}
+
+/// Path of the fleet totals; two segments, so it can never be an appliance's API path.
+pub const STATS_PATH: &str = "/_simulator/stats";
 
 impl Simulator {
     /// A simulator for the configured appliances. A repeated name keeps its first entry.
@@ -79,13 +98,33 @@ impl Simulator {
                 appliances,
                 names,
                 clock_offset_ms: AtomicI64::new(0),
+                requests: AtomicU64::new(0),
             }),
         }
     }
 
     /// The router serving every appliance under its name.
     pub fn router(&self) -> Router {
-        Router::new().fallback(dispatch).with_state(self.clone())
+        Router::new()
+            .route(STATS_PATH, axum::routing::get(stats))
+            .fallback(dispatch)
+            .with_state(self.clone())
+    }
+
+    /// Totals over every appliance: logins and requests so far.
+    pub fn stats(&self) -> SimStats {
+        let mut stats = SimStats {
+            appliances: self.inner.names.len() as u64,
+            logins: 0,
+            max_logins: 0,
+            requests: self.inner.requests.load(Ordering::Relaxed),
+        };
+        for cell in self.inner.appliances.values() {
+            let logins = lock(cell).logins;
+            stats.logins += logins;
+            stats.max_logins = stats.max_logins.max(logins);
+        }
+        stats
     }
 
     /// Serves on `listener` until the task is dropped.
@@ -277,6 +316,7 @@ async fn dispatch(
     let Some(cell) = sim.inner.appliances.get(name) else {
         return unknown_appliance();
     };
+    sim.inner.requests.fetch_add(1, Ordering::Relaxed);
 
     let fault = lock(cell).fault.clone();
     match &fault {
@@ -308,6 +348,10 @@ async fn dispatch(
         "simulated appliance answered"
     );
     response
+}
+
+async fn stats(State(sim): State<Simulator>) -> axum::Json<SimStats> {
+    axum::Json(sim.stats())
 }
 
 /// Faults that answer in place of the appliance, on every path. The one-shot 401 spares

@@ -66,6 +66,8 @@ impl Store {
         }
 
         tx.commit().await.context("committing an appliance sync")?;
+        // Which appliances count, and their tags, may have changed.
+        self.daily_rates.forget_all();
         tracing::info!(
             count = appliances.len(),
             "appliances synced with the configuration"

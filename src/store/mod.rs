@@ -16,6 +16,7 @@ mod acks;
 mod actions;
 mod appliances;
 mod as_of;
+mod daily_rates;
 mod health;
 pub mod history;
 mod jobs;
@@ -64,6 +65,9 @@ pub struct Store {
     reader: SqlitePool,
     /// The acknowledgements, mirrored in memory for readers that must not wait.
     acks: Arc<acks::AckCache>,
+    /// Days of the fleet's success rate already counted, forgotten by the writes that
+    /// change them.
+    daily_rates: Arc<daily_rates::DailyRateCache>,
 }
 
 /// What went wrong in the store. The text says what was being done, never what was stored.
@@ -146,6 +150,7 @@ impl Store {
                 writer: pool.clone(),
                 reader: pool,
                 acks: Arc::default(),
+                daily_rates: Arc::default(),
             }
         } else {
             let writer = SqlitePoolOptions::new()
@@ -162,6 +167,7 @@ impl Store {
                 writer,
                 reader,
                 acks: Arc::default(),
+                daily_rates: Arc::default(),
             }
         };
 

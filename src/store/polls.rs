@@ -41,6 +41,10 @@ impl Store {
         };
 
         tx.commit().await.context("committing a poll")?;
+        if let Some(observation) = &report.observation {
+            let starts = observation.jobs.iter().filter_map(|job| job.start_time);
+            self.daily_rates.forget_starts(starts.map(to_ms));
+        }
         tracing::debug!(
             appliance.name = %report.appliance,
             outcome = report.outcome.as_str(),

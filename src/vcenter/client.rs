@@ -1,10 +1,11 @@
 //! One client per appliance: a single reused session, generation detection, bounded
 //! answers and errors sorted into kinds a person can act on.
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, HeaderValue};
 use serde_json::Value;
@@ -29,6 +30,13 @@ const SESSION_HEADER: &str = "vmware-api-session-id";
 /// Asks the appliance not to set a session cookie; the token travels in a header.
 const HEADER_AUTHN: &str = "vmware-use-header-authn";
 const USER_AGENT: &str = concat!("vbdash/", env!("CARGO_PKG_VERSION"));
+
+/// HTTP clients already built, by certificate checks and timeout, for
+/// [`ApplianceClient::sharing`].
+#[derive(Default)]
+pub struct HttpClients {
+    built: HashMap<(String, Duration), reqwest::Client>,
+}
 
 /// The client of one appliance. Cheap to share behind an `Arc`: every call reuses one
 /// session, and a lost session is renewed once per call.
@@ -75,26 +83,35 @@ impl Answer {
 }
 
 impl ApplianceClient {
-    /// Builds the client; no connection is made yet.
+    /// Builds the client with an HTTP client of its own; no connection is made yet.
     pub fn new(target: Target) -> Result<ApplianceClient, VcError> {
+        ApplianceClient::sharing(target, &mut HttpClients::default())
+    }
+
+    /// Builds the client, reusing the HTTP client of `shared` made for the same certificate
+    /// checks and timeout. Each HTTP client holds its own trust roots and connection
+    /// pools, which a fleet of thousands should not pay for once per appliance. Sessions
+    /// travel in a header of each request, never in a cookie, so sharing mixes none.
+    pub fn sharing(target: Target, shared: &mut HttpClients) -> Result<ApplianceClient, VcError> {
         target.validate()?;
 
-        let builder = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(target.timeout)
-            .timeout(target.timeout)
-            // Credentials must never follow a redirect to another place.
-            .redirect(reqwest::redirect::Policy::none());
-        let builder = tls::configure(builder, &target.tls, &target.name)?;
-        let http = builder.build().map_err(|err| match &target.tls {
-            super::TlsMode::CaFile(path) => VcError::CaFile {
-                path: path.display().to_string(),
-                reason: "the certificates cannot be used as trust roots".to_owned(),
-            },
-            _ => VcError::Tls {
-                check: format!("cannot set up TLS: {}", root_cause(&err)),
-            },
-        })?;
+        let key = (tls_key(&target.tls), target.timeout);
+        let http = match shared.built.get(&key) {
+            Some(http) => {
+                if target.tls == super::TlsMode::Insecure {
+                    tracing::warn!(
+                        appliance.name = %target.name,
+                        "certificate checks are switched off for this appliance"
+                    );
+                }
+                http.clone()
+            }
+            None => {
+                let http = build_http(&target)?;
+                shared.built.insert(key, http.clone());
+                http
+            }
+        };
 
         Ok(ApplianceClient {
             target,
@@ -525,4 +542,33 @@ fn root_cause(err: &(dyn StdError + 'static)) -> String {
         None => &text,
     };
     text::bounded(text, 200)
+}
+
+/// The reqwest client for one target's certificate checks and timeout.
+fn build_http(target: &Target) -> Result<reqwest::Client, VcError> {
+    let builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(target.timeout)
+        .timeout(target.timeout)
+        // Credentials must never follow a redirect to another place.
+        .redirect(reqwest::redirect::Policy::none());
+    let builder = tls::configure(builder, &target.tls, &target.name)?;
+    builder.build().map_err(|err| match &target.tls {
+        super::TlsMode::CaFile(path) => VcError::CaFile {
+            path: path.display().to_string(),
+            reason: "the certificates cannot be used as trust roots".to_owned(),
+        },
+        _ => VcError::Tls {
+            check: format!("cannot set up TLS: {}", root_cause(&err)),
+        },
+    })
+}
+
+/// Which HTTP clients may be shared: the same way of checking certificates.
+fn tls_key(mode: &super::TlsMode) -> String {
+    match mode {
+        super::TlsMode::Verify => "verify".to_owned(),
+        super::TlsMode::CaFile(path) => format!("ca:{}", path.display()),
+        super::TlsMode::Insecure => "insecure".to_owned(),
+    }
 }

@@ -17,7 +17,7 @@ pub mod paths;
 pub mod target;
 pub mod tls;
 
-pub use client::{ApplianceClient, MAX_BODY_BYTES};
+pub use client::{ApplianceClient, HttpClients, MAX_BODY_BYTES};
 pub use error::{ApplianceFault, VcError};
 pub use paths::{Endpoint, Route};
 pub use target::{Target, TlsMode};
