@@ -25,6 +25,7 @@ mod polls;
 mod schedules;
 mod sessions;
 pub mod silence;
+mod snapshot;
 mod trends;
 mod users;
 
@@ -44,6 +45,7 @@ pub use appliances::ApplianceSettings;
 pub use jobs::{JobPage, StoredJob};
 pub use schedules::ScheduleChange;
 pub use sessions::SessionRecord;
+pub use snapshot::FleetSnapshot;
 pub use trends::{
     CauseGroup, DailyRate, ExportRow, FailureCauses, JobFilter, JobMark, RunPoint, ScheduleMark,
     TrendAppliance,
@@ -68,6 +70,8 @@ pub struct Store {
     /// Days of the fleet's success rate already counted, forgotten by the writes that
     /// change them.
     daily_rates: Arc<daily_rates::DailyRateCache>,
+    /// The fleet overview shared by many viewers of a large fleet.
+    snapshots: Arc<snapshot::SnapshotSlot>,
 }
 
 /// What went wrong in the store. The text says what was being done, never what was stored.
@@ -151,6 +155,7 @@ impl Store {
                 reader: pool,
                 acks: Arc::default(),
                 daily_rates: Arc::default(),
+                snapshots: Arc::default(),
             }
         } else {
             let writer = SqlitePoolOptions::new()
@@ -168,6 +173,7 @@ impl Store {
                 reader,
                 acks: Arc::default(),
                 daily_rates: Arc::default(),
+                snapshots: Arc::default(),
             }
         };
 

@@ -1,16 +1,17 @@
 //! The fleet overview page and its self-refreshing rows.
 
+use askama::Template;
+use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Response};
-use chrono::Utc;
+use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
 use super::error::WebError;
 use super::htmx::HxRequest;
-use crate::views::fleet::{self, FleetFilter, FleetPage};
+use crate::views::fleet::{self, FleetFilter};
 
 /// The id of the filter form; htmx names it in `HX-Trigger` when the filter changes.
 const FILTER_FORM_ID: &str = "fleet-filter";
@@ -40,24 +41,30 @@ impl FleetQuery {
 pub async fn index(
     State(state): State<AppState>,
     query: Result<Query<FleetQuery>, QueryRejection>,
-) -> Result<FleetPage, WebError> {
+) -> Result<Response, WebError> {
     let filter = query?.filter();
 
-    let overviews = state
+    let snapshot = state
         .store
-        .fleet_overview()
+        .fleet_snapshot()
         .await
         .map_err(WebError::internal)?;
 
+    // The page's data is shared by every viewer of the snapshot; the page itself is
+    // rendered per request, since it carries the viewer's name and form token.
     let settings = &state.settings;
-    Ok(fleet::page(
-        &overviews,
-        &filter,
-        Some(&state.silencer()),
-        Utc::now(),
-        settings.display_zone,
-        settings.refresh_secs,
-    ))
+    let page = snapshot.derived(&format!("page {}", filter.href()), || {
+        fleet::page(
+            &snapshot.overviews,
+            &filter,
+            Some(&state.silencer()),
+            snapshot.taken_at,
+            settings.display_zone,
+            settings.refresh_secs,
+        )
+    });
+    let body = page.render().map_err(WebError::internal)?;
+    Ok(Html(body).into_response())
 }
 
 /// `GET /fleet/rows`: the rows alone, for the periodic refresh and for filter changes.
@@ -69,20 +76,34 @@ pub async fn rows(
 ) -> Result<Response, WebError> {
     let filter = query?.filter();
 
-    let overviews = state
+    let snapshot = state
         .store
-        .fleet_overview()
+        .fleet_snapshot()
         .await
         .map_err(WebError::internal)?;
-    let fragment = fleet::rows_fragment_silenced(
-        &overviews,
-        &filter,
-        Some(&state.silencer()),
-        Utc::now(),
-        state.settings.display_zone,
-    );
 
-    let mut response = fragment.into_response();
+    // The rows hold no form token, only controls that depend on the viewer's role, so the
+    // rendered rows are shared by role.
+    let role = crate::web::auth::page_context().role;
+    let key = format!("rows {role} {}", filter.href());
+    let rendered = snapshot.derived(&key, || {
+        fleet::rows_fragment_silenced(
+            &snapshot.overviews,
+            &filter,
+            Some(&state.silencer()),
+            snapshot.taken_at,
+            state.settings.display_zone,
+        )
+        .render()
+        .map(Bytes::from)
+        .map_err(|err| err.to_string())
+    });
+    let body = match rendered.as_ref() {
+        Ok(body) => body.clone(),
+        Err(err) => return Err(WebError::internal(err.clone())),
+    };
+
+    let mut response = Html(body).into_response();
     if hx.trigger.as_deref() == Some(FILTER_FORM_ID)
         && let Ok(url) = HeaderValue::from_str(&filter.href())
     {
