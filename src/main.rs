@@ -60,6 +60,8 @@ enum Command {
     },
     /// Add, change, remove and list the local users who sign in to the dashboard.
     User(cli::user::UserCommand),
+    /// Create, list and revoke the bearer tokens of the JSON API under /api/v1.
+    Token(vbdash::web::api::token_command::TokenCommand),
     /// Check a configuration file and exit: 0 when valid, 1 with the reason when not.
     CheckConfig {
         /// Configuration file.
@@ -97,6 +99,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Simulate { config, listen } => vbdash::app::simulate(&config, listen).await,
         Command::User(command) => cli::user::run(command).await,
+        Command::Token(command) => {
+            vbdash::web::api::token_command::run(command, &mut std::io::stdout()).await
+        }
         Command::CheckConfig { config } => {
             let loaded = Config::load(&config, &Config::process_env())?;
             println!(

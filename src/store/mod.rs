@@ -8,16 +8,20 @@
 //! `record_poll`, which writes to all of them), `jobs`, `schedules`, `overview`, which
 //! maps rows to domain types, `trends`, the range reads of the history pages, and `as_of`,
 //! the fleet rebuilt at a past moment; `history` holds the pure rules that read meaning
-//! into those rows; `users` and `sessions` hold who may sign in.
+//! into those rows; `users` and `sessions` hold who may sign in. `api_tokens` holds the
+//! digests of the JSON API's tokens; `job_search` and `run_summary` are the API's reads.
 
 mod actions;
+mod api_tokens;
 mod appliances;
 mod as_of;
 mod health;
 pub mod history;
+mod job_search;
 mod jobs;
 mod overview;
 mod polls;
+mod run_summary;
 mod schedules;
 mod sessions;
 mod trends;
@@ -30,8 +34,11 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use actions::{AuditEntry, AuditFilter};
+pub use api_tokens::{ApiToken, TokenScope};
 pub use appliances::ApplianceSettings;
+pub use job_search::{FoundJob, JobCursor, JobSearch, MAX_SEARCH_LIMIT};
 pub use jobs::{JobPage, StoredJob};
+pub use run_summary::RunSummary;
 pub use schedules::ScheduleChange;
 pub use sessions::SessionRecord;
 pub use trends::{
