@@ -147,7 +147,7 @@ pub async fn start(
 /// How a start that passed the checks ended.
 pub(crate) enum StartOutcome {
     /// The appliance started the job; it is recorded.
-    Started(Job),
+    Started(Box<Job>),
     /// The appliance refused; the status and words say why.
     Refused {
         status: StatusCode,
@@ -197,7 +197,7 @@ pub(crate) async fn start_from_fields(
             audit
                 .record(&state.store, true, &format!("started job {}", job.id))
                 .await?;
-            Ok(StartOutcome::Started(job))
+            Ok(StartOutcome::Started(Box::new(job)))
         }
         Err(err) => {
             let (status, verdict, summary, tone) = refused_words(name, &err);

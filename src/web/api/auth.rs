@@ -97,6 +97,7 @@ pub async fn require_token(
             return refused.into_response();
         }
     };
+    tracing::debug!(token.name = %caller.name, path = request.uri().path(), "API request");
     request.extensions_mut().insert(caller);
     next.run(request).await
 }
