@@ -62,6 +62,8 @@ enum Command {
     User(cli::user::UserCommand),
     /// Measure a large simulated fleet in one run and write BENCHMARKS.md.
     Bench(cli::bench::BenchCommand),
+    /// Create, list and revoke the bearer tokens of the JSON API under /api/v1.
+    Token(vbdash::web::api::token_command::TokenCommand),
     /// Check a configuration file and exit: 0 when valid, 1 with the reason when not.
     CheckConfig {
         /// Configuration file.
@@ -100,6 +102,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Simulate { config, listen } => vbdash::app::simulate(&config, listen).await,
         Command::User(command) => cli::user::run(command).await,
         Command::Bench(command) => cli::bench::run(command).await,
+        Command::Token(command) => {
+            vbdash::web::api::token_command::run(command, &mut std::io::stdout()).await
+        }
         Command::CheckConfig { config } => {
             let loaded = Config::load(&config, &Config::process_env())?;
             println!(

@@ -18,7 +18,8 @@ use vbdash::domain::{
     ApiGeneration, Job, JobId, JobState, JobType, Observation, PollOutcome, PollReport,
 };
 use vbdash::secret::Secret;
-use vbdash::store::{ApplianceSettings, Role, Store};
+use vbdash::store::{ApplianceSettings, Role, Store, TokenScope};
+use vbdash::web::api::auth::{new_token, token_digest};
 use vbdash::web::auth::{Auth, limiter, password};
 use vbdash::web::{self, AppState, WebSettings};
 
@@ -393,6 +394,58 @@ const MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
     ("GET", "/metrics", "/metrics", [200, 200, 200, 200]),
 ];
 
+/// Every route of the JSON API, with the status each of no token, a read token, an
+/// operate token, and an admin's session without a token gets. API routes take bearer
+/// tokens, not roles; `tests/auth.rs` fails when an `/api/v1` route is listed in neither
+/// table.
+const API_MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
+    (
+        "GET",
+        "/api/v1/appliances",
+        "/api/v1/appliances",
+        [401, 200, 200, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/appliances/{name}",
+        "/api/v1/appliances/vc-1",
+        [401, 200, 200, 401],
+    ),
+    ("GET", "/api/v1/jobs", "/api/v1/jobs", [401, 200, 200, 401]),
+    (
+        "GET",
+        "/api/v1/appliances/{name}/jobs/{job_id}",
+        "/api/v1/appliances/vc-1/jobs/20261201-020000-24322831",
+        [401, 200, 200, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/trends",
+        "/api/v1/trends",
+        [401, 200, 200, 401],
+    ),
+    // An allowed start names a preset this site does not have: refused as bad input.
+    (
+        "POST",
+        "/api/v1/appliances/{name}/backups",
+        "/api/v1/appliances/vc-1/backups",
+        [401, 403, 400, 401],
+    ),
+    // This site has no appliance client, so an allowed cancel finds no appliance.
+    (
+        "POST",
+        "/api/v1/appliances/{name}/jobs/{job_id}/cancel",
+        "/api/v1/appliances/vc-1/jobs/20261201-020000-24322831/cancel",
+        [401, 403, 404, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/openapi.json",
+        "/api/v1/openapi.json",
+        [200, 200, 200, 200],
+    ),
+];
+
 /// The `(method, path)` pairs of every `.route(...)` call in the router's source.
 fn routes_in_source() -> BTreeSet<(String, String)> {
     let source = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/mod.rs"));
@@ -424,6 +477,17 @@ fn the_role_matrix_lists_every_route() {
         .iter()
         .map(|(method, path, _, _)| ((*method).to_owned(), (*path).to_owned()))
         .collect();
+    let api_listed: BTreeSet<(String, String)> = API_MATRIX
+        .iter()
+        .map(|(method, path, _, _)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    assert!(
+        api_listed
+            .iter()
+            .all(|(_, path)| path.starts_with("/api/v1/")),
+        "API_MATRIX holds API routes only"
+    );
+    let listed: BTreeSet<(String, String)> = listed.union(&api_listed).cloned().collect();
     let routed = routes_in_source();
     assert!(
         routed.len() >= 10,
@@ -432,7 +496,7 @@ fn the_role_matrix_lists_every_route() {
     let missing: Vec<_> = routed.difference(&listed).collect();
     assert!(
         missing.is_empty(),
-        "routes missing from MATRIX: {missing:?}"
+        "routes missing from MATRIX or API_MATRIX: {missing:?}"
     );
 }
 
@@ -458,6 +522,60 @@ async fn every_route_times_every_role_gives_the_expected_status() {
                 "{method} {uri} as {who:?}: {}",
                 answer.body
             );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_api_route_times_every_token_gives_the_expected_status() {
+    let site = site(local()).await;
+    let mut tokens = Vec::new();
+    for (name, scope) in [
+        ("reader", TokenScope::Read),
+        ("operator", TokenScope::Operate),
+    ] {
+        let token = new_token();
+        let added = site
+            .store
+            .add_api_token(name, scope, &token_digest(&token), Utc::now(), None)
+            .await
+            .unwrap();
+        assert!(added);
+        tokens.push(token);
+    }
+    let admin = site.login("admin").await;
+
+    for (method, _, uri, expected) in API_MATRIX {
+        let who = [None, Some(&tokens[0]), Some(&tokens[1]), None];
+        for (index, (token, want)) in who.iter().zip(expected).enumerate() {
+            let mut request = match *method {
+                "GET" => Request::get(*uri),
+                _ => Request::post(*uri).header(header::CONTENT_TYPE, "application/json"),
+            };
+            if let Some(token) = token {
+                request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+            }
+            let body = if *method == "GET" {
+                Body::empty()
+            } else {
+                Body::from(r#"{"preset": "none-here"}"#)
+            };
+            let browser = if index == 3 {
+                admin.clone()
+            } else {
+                Browser::default()
+            };
+            let answer = site.send(&browser, request.body(body).unwrap()).await;
+            assert_eq!(
+                answer.status.as_u16(),
+                *want,
+                "{method} {uri} as #{index}: {}",
+                answer.body
+            );
+            if answer.status.is_client_error() {
+                let json: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+                assert!(json["error"]["code"].is_string(), "{method} {uri}");
+            }
         }
     }
 }

@@ -11,17 +11,22 @@
 //! into those rows; `users` and `sessions` hold who may sign in; `acks` holds the
 //! acknowledgements (mirrored in memory) and `silence` answers whether an appliance is
 //! acknowledged or in a maintenance window, without touching the database.
+//! `api_tokens` holds the digests of the JSON API's tokens; `job_search` and
+//! `run_summary` are the API's reads.
 
 mod acks;
 mod actions;
+mod api_tokens;
 mod appliances;
 mod as_of;
 mod daily_rates;
 mod health;
 pub mod history;
+mod job_search;
 mod jobs;
 mod overview;
 mod polls;
+mod run_summary;
 mod schedules;
 mod sessions;
 pub mod silence;
@@ -41,8 +46,11 @@ pub use acks::{
     SYSTEM_USER,
 };
 pub use actions::{AuditEntry, AuditFilter};
+pub use api_tokens::{ApiToken, TokenScope};
 pub use appliances::ApplianceSettings;
+pub use job_search::{FoundJob, JobCursor, JobSearch, MAX_SEARCH_LIMIT};
 pub use jobs::{JobPage, StoredJob};
+pub use run_summary::RunSummary;
 pub use schedules::ScheduleChange;
 pub use sessions::SessionRecord;
 pub use snapshot::FleetSnapshot;

@@ -76,6 +76,11 @@ pub(super) struct JobRow {
 }
 
 impl JobRow {
+    /// Start of the job as stored, unix milliseconds: the sort key of job lists.
+    pub(super) fn start_ms(&self) -> Option<i64> {
+        self.start_ms
+    }
+
     /// The job with its bookkeeping times.
     pub(super) fn into_stored(self) -> StoreResult<StoredJob> {
         let first_seen_at = from_ms("job first-seen time", self.first_seen_ms)?;

@@ -6,6 +6,7 @@
 
 pub mod acks;
 pub mod actions;
+pub mod api;
 pub mod appliances;
 pub mod assets;
 pub mod auth;
@@ -26,7 +27,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use chrono_tz::Tz;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -34,8 +35,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::MaintenanceWindow;
-use crate::store::Store;
 use crate::store::silence::Silencer;
+use crate::store::{Store, TokenScope};
 use auth::{Auth, Role};
 
 /// What every handler shares.
@@ -102,6 +103,11 @@ pub fn router(state: AppState) -> Router {
         .route("/appliances/{name}/jobs/{job_id}", get(jobs::show))
         .merge(operator_routes())
         .merge(admin_routes())
+        .merge(api_read_routes(&state))
+        .merge(api_operate_routes(&state))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1", any(api::error::no_route))
+        .route("/api/v1/{*rest}", any(api::error::no_route))
         .route("/appliances/{name}/trends", get(trends::appliance))
         .route("/trends", get(trends::index))
         .route("/trends/as-of", get(trends::as_of))
@@ -155,6 +161,32 @@ fn operator_routes() -> Router<AppState> {
         .route("/appliances/{name}/acknowledgement", post(acks::create))
         .route("/appliances/{name}/acknowledgement/delete", post(acks::delete))
         .route_layer(operator)
+}
+
+/// The JSON API's reads: any live token. Not role-guarded; the gate lets `/api/v1`
+/// through without a session, and `tests/auth.rs` checks these with tokens.
+#[rustfmt::skip]
+fn api_read_routes(state: &AppState) -> Router<AppState> {
+    use api::{appliances, jobs, trends};
+    let token = api::auth::Guard::new(&state.store, TokenScope::Read);
+    Router::new()
+        .route("/api/v1/appliances", get(appliances::list))
+        .route("/api/v1/appliances/{name}", get(appliances::show))
+        .route("/api/v1/jobs", get(jobs::list))
+        .route("/api/v1/appliances/{name}/jobs/{job_id}", get(jobs::show))
+        .route("/api/v1/trends", get(trends::show))
+        .route_layer(middleware::from_fn_with_state(token, api::auth::require_token))
+}
+
+/// The JSON API's actions: operate tokens only.
+#[rustfmt::skip]
+fn api_operate_routes(state: &AppState) -> Router<AppState> {
+    use api::{backups, jobs};
+    let token = api::auth::Guard::new(&state.store, TokenScope::Operate);
+    Router::new()
+        .route("/api/v1/appliances/{name}/backups", post(backups::start))
+        .route("/api/v1/appliances/{name}/jobs/{job_id}/cancel", post(jobs::cancel))
+        .route_layer(middleware::from_fn_with_state(token, api::auth::require_token))
 }
 
 /// Routes that change an appliance's settings: admins only.

@@ -9,8 +9,8 @@ use chrono::Utc;
 
 use super::Audit;
 use super::form::{self, FormFields};
-use crate::domain::JobType;
 use crate::domain::text::bounded;
+use crate::domain::{Job, JobType};
 use crate::vcenter::backup::is_feature_in_use;
 use crate::vcenter::{ApplianceClient, VcError};
 use crate::views::actions::{
@@ -117,11 +117,60 @@ pub async fn start(
 ) -> Result<Response, WebError> {
     let Path(name) = name?;
     let fields = FormFields::parse(&body);
-    let (preset, request, client) = form::checked_request(&state, &name, &fields).await?;
+
+    match start_from_fields(&state, &user, &name, &fields).await? {
+        StartOutcome::Started(job) => {
+            let href = format!("{}/jobs/{}", appliance_href(&name), job.id);
+            Ok(Redirect::to(&href).into_response())
+        }
+        StartOutcome::Refused {
+            status,
+            verdict,
+            summary,
+            tone,
+        } => {
+            let page = OutcomePage {
+                appliance_href: appliance_href(&name),
+                appliance: name,
+                title: "Backup not started".to_owned(),
+                verdict: verdict.to_owned(),
+                tone,
+                summary,
+                messages: Vec::new(),
+                next: None,
+            };
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+/// How a start that passed the checks ended.
+pub(crate) enum StartOutcome {
+    /// The appliance started the job; it is recorded.
+    Started(Box<Job>),
+    /// The appliance refused; the status and words say why.
+    Refused {
+        status: StatusCode,
+        verdict: &'static str,
+        summary: String,
+        tone: Tone,
+    },
+}
+
+/// Checks the fields of a start (a form, or the JSON API's body), starts the backup on
+/// `name`, records the job as the appliance returned it, and writes the audit line with
+/// `user` as the actor. Bad input is an error and records nothing.
+pub(crate) async fn start_from_fields(
+    state: &AppState,
+    user: &CurrentUser,
+    name: &str,
+    fields: &FormFields,
+) -> Result<StartOutcome, WebError> {
+    let (preset, request, client) = form::checked_request(state, name, fields).await?;
 
     let audit = Audit {
-        user: &user,
-        appliance: Some(&name),
+        user,
+        appliance: Some(name),
         action: ACTION_START,
         detail: format!(
             "preset {}, parts [{}]{}",
@@ -142,29 +191,23 @@ pub async fn start(
             job.location = Some(bounded(&request.location, 500));
             state
                 .store
-                .record_started_job(&name, &job, Utc::now())
+                .record_started_job(name, &job, Utc::now())
                 .await
                 .map_err(WebError::internal)?;
             audit
                 .record(&state.store, true, &format!("started job {}", job.id))
                 .await?;
-            let href = format!("{}/jobs/{}", appliance_href(&name), job.id);
-            Ok(Redirect::to(&href).into_response())
+            Ok(StartOutcome::Started(Box::new(job)))
         }
         Err(err) => {
-            let (status, verdict, summary, tone) = refused_words(&name, &err);
+            let (status, verdict, summary, tone) = refused_words(name, &err);
             audit.record(&state.store, false, &summary).await?;
-            let page = OutcomePage {
-                appliance_href: appliance_href(&name),
-                appliance: name,
-                title: "Backup not started".to_owned(),
-                verdict: verdict.to_owned(),
-                tone,
+            Ok(StartOutcome::Refused {
+                status,
+                verdict,
                 summary,
-                messages: Vec::new(),
-                next: None,
-            };
-            Ok((status, page).into_response())
+                tone,
+            })
         }
     }
 }

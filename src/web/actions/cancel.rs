@@ -18,6 +18,20 @@ use crate::web::error::WebError;
 /// The audit word of a cancel.
 pub const ACTION_CANCEL: &str = "backup.cancel";
 
+/// What came of a cancel request.
+pub(crate) struct CancelOutcome {
+    /// The appliance took the request and accepted it.
+    pub accepted: bool,
+    /// The appliance answered at all; `false` when it could not be reached or refused.
+    pub answered: bool,
+    /// The appliance's status word, or "Refused" when it did not answer.
+    pub verdict: String,
+    /// What happened, in words.
+    pub summary: String,
+    /// The appliance's own messages.
+    pub messages: Vec<String>,
+}
+
 /// `POST /appliances/{name}/jobs/{job_id}/cancel`.
 pub async fn cancel(
     State(state): State<AppState>,
@@ -25,24 +39,56 @@ pub async fn cancel(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, WebError> {
     let Path((name, raw_id)) = path?;
-    let id = JobId::parse(&raw_id).ok_or_else(|| {
+    let id = parse_job_id(&raw_id)?;
+    let outcome = request_cancel(&state, &user, &name, &id).await?;
+
+    let (status, tone) = match (outcome.answered, outcome.accepted) {
+        (true, true) => (StatusCode::OK, Tone::Good),
+        (true, false) => (StatusCode::OK, Tone::Bad),
+        (false, _) => (StatusCode::BAD_GATEWAY, Tone::Bad),
+    };
+    let job_href = format!("{}/jobs/{id}", appliance_href(&name));
+    let page = OutcomePage {
+        appliance_href: appliance_href(&name),
+        appliance: name,
+        title: format!("Cancel job {id}"),
+        verdict: outcome.verdict,
+        tone,
+        summary: outcome.summary,
+        messages: outcome.messages,
+        next: Some((job_href, "Back to the job".to_owned())),
+    };
+    Ok((status, page).into_response())
+}
+
+/// A job id from an address, or a 400 that quotes it.
+pub(crate) fn parse_job_id(raw: &str) -> Result<JobId, WebError> {
+    JobId::parse(raw).ok_or_else(|| {
         WebError::BadRequest(format!(
             "\u{201c}{}\u{201d} is not a job id.",
-            bounded(&raw_id, 80)
+            bounded(raw, 80)
         ))
-    })?;
-    let client = client_of(&state.actions, &name)?;
+    })
+}
 
+/// Asks appliance `name` to cancel job `id` and writes the audit line with `user` as the
+/// actor, however it ends. An appliance vbdash does not manage is a 404.
+pub(crate) async fn request_cancel(
+    state: &AppState,
+    user: &CurrentUser,
+    name: &str,
+    id: &JobId,
+) -> Result<CancelOutcome, WebError> {
+    let client = client_of(&state.actions, name)?;
     let audit = Audit {
-        user: &user,
-        appliance: Some(&name),
+        user,
+        appliance: Some(name),
         action: ACTION_CANCEL,
         detail: format!("job {id}"),
         reason: None,
     };
-    let job_href = format!("{}/jobs/{id}", appliance_href(&name));
 
-    let (status, verdict, tone, summary, messages) = match client.cancel_job(&id).await {
+    match client.cancel_job(id).await {
         Ok(result) => {
             let accepted = result.status == "OK";
             let summary = if accepted {
@@ -55,38 +101,24 @@ pub async fn cancel(
             };
             let outcome = format!("{}: {}", result.status, result.messages.join("; "));
             audit.record(&state.store, accepted, &outcome).await?;
-            let tone = if accepted { Tone::Good } else { Tone::Bad };
-            (
-                StatusCode::OK,
-                result.status,
-                tone,
+            Ok(CancelOutcome {
+                accepted,
+                answered: true,
+                verdict: result.status,
                 summary,
-                result.messages,
-            )
+                messages: result.messages,
+            })
         }
         Err(err) => {
             let summary = format!("{name} did not take the cancel request for job {id}: {err}.");
             audit.record(&state.store, false, &summary).await?;
-            let verdict = "Refused".to_owned();
-            (
-                StatusCode::BAD_GATEWAY,
-                verdict,
-                Tone::Bad,
+            Ok(CancelOutcome {
+                accepted: false,
+                answered: false,
+                verdict: "Refused".to_owned(),
                 summary,
-                Vec::new(),
-            )
+                messages: Vec::new(),
+            })
         }
-    };
-
-    let page = OutcomePage {
-        appliance_href: appliance_href(&name),
-        appliance: name,
-        title: format!("Cancel job {id}"),
-        verdict,
-        tone,
-        summary,
-        messages,
-        next: Some((job_href, "Back to the job".to_owned())),
-    };
-    Ok((status, page).into_response())
+    }
 }

@@ -29,6 +29,11 @@ impl FormFields {
         )
     }
 
+    /// Fields given as pairs, such as those of a JSON request body.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> FormFields {
+        FormFields(pairs)
+    }
+
     /// The first value of `key`, trimmed; `None` when absent or blank.
     pub fn one(&self, key: &str) -> Option<&str> {
         self.0

@@ -27,7 +27,8 @@ struct Identity {
 }
 
 /// Finds the user, checks the CSRF token of state-changing requests, keeps signed-out
-/// visitors to the public routes, and runs the rest with the page context set.
+/// visitors to the public routes, and runs the rest with the page context set. Requests
+/// to the JSON API under `/api/v1` pass straight through to its token check.
 pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let auth = state.auth.clone();
     let local_sign_in = auth.config.mode == AuthMode::Local;
@@ -36,6 +37,13 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip());
     request.extensions_mut().insert(ClientAddr(peer));
+
+    // The JSON API takes a bearer token and nothing else: no session cookie, no CSRF
+    // token, no sign-in page. Its own guard checks the token on every route.
+    if crate::web::api::is_api_path(request.uri().path()) {
+        return next.run(request).await;
+    }
+
     let secure = cookies_secure(&auth, peer, request.headers());
 
     let identity = match identify(&state, peer, request.headers()).await {

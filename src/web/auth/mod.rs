@@ -72,6 +72,8 @@ pub enum Source {
     Session,
     /// A trusted proxy's header.
     Proxy,
+    /// A bearer token of the JSON API.
+    Token,
 }
 
 /// The person making the request. Available to handlers as an extractor on every route
