@@ -1,5 +1,6 @@
-//! Scripted misbehaviour: proxy error pages, broken or oversized bodies, wrong content
-//! types and dropped connections, the way appliances behind a reverse proxy show them.
+//! Scripted misbehaviour: proxy error pages, broken, stalled or oversized bodies, wrong
+//! content types and dropped connections, the way appliances behind a reverse proxy show
+//! them.
 
 use std::io;
 
@@ -55,6 +56,7 @@ pub(crate) async fn spoil(fault: &Fault, response: Response) -> Response {
             Response::from_parts(parts, body)
         }
         Fault::TruncatedBody => truncate(response).await,
+        Fault::HangAfterHeaders => stall(response),
         _ => response,
     }
 }
@@ -78,6 +80,15 @@ async fn truncate(response: Response) -> Response {
         )),
     ];
     Response::from_parts(parts, Body::from_stream(stream::iter(chunks)))
+}
+
+/// Keeps the status and headers of a reply but never sends its body. The length is
+/// dropped so the head goes out at once, announcing a chunked body that never comes.
+fn stall(response: Response) -> Response {
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let never = stream::pending::<Result<Bytes, io::Error>>();
+    Response::from_parts(parts, Body::from_stream(never))
 }
 
 /// Valid JSON of tens of megabytes, streamed from one shared chunk.

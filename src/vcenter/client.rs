@@ -424,11 +424,12 @@ impl ApplianceClient {
             return Err(too_large());
         }
 
+        let announced = response.content_length();
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.transport_error(&e))?
+            .map_err(|e| self.body_error(&e, body.len(), announced))?
         {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(too_large());
@@ -436,6 +437,26 @@ impl ApplianceClient {
             body.extend_from_slice(&chunk);
         }
         Ok(body)
+    }
+
+    /// Sorts a failure while the body arrives: the head came, so this is a stall or a
+    /// dropped connection, said with how much of the answer arrived.
+    fn body_error(&self, err: &reqwest::Error, received: usize, announced: Option<u64>) -> VcError {
+        if err.is_timeout() {
+            return VcError::Stalled {
+                after: self.target.timeout,
+            };
+        }
+        if tls::tls_failure(err).is_some() {
+            return self.transport_error(err);
+        }
+        let amount = match announced {
+            Some(total) => format!("{received} of {total} bytes"),
+            None => format!("{received} bytes"),
+        };
+        VcError::ConnectionLost {
+            detail: format!("the answer broke off after {amount}: {}", root_cause(err)),
+        }
     }
 
     /// Sorts a failure below HTTP into timeout, TLS or unreachable.
