@@ -164,7 +164,7 @@ pub enum Fault {
     WrongContentType,
     /// 200 with no body and no content type.
     EmptyBody,
-    /// The connection is dropped after the status line, before any body.
+    /// The connection is dropped before any answer goes out.
     ConnectionReset,
     /// Status line and headers go out, the body never does.
     HangAfterHeaders,

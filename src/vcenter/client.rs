@@ -469,6 +469,11 @@ impl ApplianceClient {
         if let Some(check) = tls::tls_failure(err) {
             return VcError::Tls { check };
         }
+        if closed_before_answering(err) {
+            return VcError::ConnectionLost {
+                detail: "the connection closed before an answer arrived".to_owned(),
+            };
+        }
         if err.is_body() || err.is_decode() {
             return VcError::Unreachable {
                 detail: format!(
@@ -506,6 +511,19 @@ fn mentions_session_limit(messages: &[String]) -> bool {
         let lower = m.to_lowercase();
         lower.contains("session") || lower.contains("limit")
     })
+}
+
+/// True when the connection ended before the answer's head was complete: the appliance
+/// or a proxy dropped it mid-request.
+fn closed_before_answering(err: &(dyn StdError + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(err) = current {
+        if let Some(hyper_err) = err.downcast_ref::<hyper::Error>() {
+            return hyper_err.is_incomplete_message();
+        }
+        current = err.source();
+    }
+    false
 }
 
 fn session_header(token: &Secret) -> Result<HeaderValue, VcError> {
