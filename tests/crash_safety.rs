@@ -1,9 +1,11 @@
 //! Crash safety: the real `vbdash serve` polls a simulated fleet onto one SQLite file and
 //! is killed with SIGKILL at varied moments, again and again, restarting on the same file
 //! each time. Each restart brings one more appliance with a long history to write, and
-//! new jobs on a few others, so that every run has rows in flight when it dies. After every kill the file must pass SQLite's integrity check, keep
-//! every job it held before, hold each job once, and hold the whole history of any
-//! appliance with a committed poll. At the end the server must start and stop cleanly.
+//! new jobs on a few others, so that every run has rows in flight when it dies.
+//!
+//! After every kill the file must pass SQLite's integrity check, keep every job it held
+//! before, hold each job once, and hold the whole history of any appliance with a
+//! committed poll. At the end the server must start and stop cleanly.
 
 mod common;
 

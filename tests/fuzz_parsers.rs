@@ -286,7 +286,8 @@ fn error_envelope() -> impl Strategy<Value = Value> {
     )
         .prop_map(|(error_type, messages, rest_type, rest)| {
             if rest {
-                json!({"type": rest_type, "value": {"messages": messages, "error_type": error_type}})
+                let inner = json!({"messages": messages, "error_type": error_type});
+                json!({"type": rest_type, "value": inner})
             } else {
                 json!({"error_type": error_type, "messages": messages})
             }

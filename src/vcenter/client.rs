@@ -441,7 +441,7 @@ impl ApplianceClient {
 
     /// Sorts a failure while the body arrives: the head came, so this is a stall or a
     /// dropped connection, said with how much of the answer arrived.
-    fn body_error(&self, err: &reqwest::Error, received: usize, announced: Option<u64>) -> VcError {
+    fn body_error(&self, err: &reqwest::Error, received: usize, total: Option<u64>) -> VcError {
         if err.is_timeout() {
             return VcError::Stalled {
                 after: self.target.timeout,
@@ -450,7 +450,7 @@ impl ApplianceClient {
         if tls::tls_failure(err).is_some() {
             return self.transport_error(err);
         }
-        let amount = match announced {
+        let amount = match total {
             Some(total) => format!("{received} of {total} bytes"),
             None => format!("{received} bytes"),
         };
