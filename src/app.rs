@@ -18,6 +18,9 @@ use crate::vcenter::{ApplianceClient, Target, TlsMode};
 use crate::web::auth::Auth;
 use crate::web::{self, AppState, WebSettings};
 
+/// Time open requests get to finish once shutdown is asked for.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(10);
+
 /// A running dashboard: its address and the handles to stop it.
 pub struct RunningApp {
     pub addr: SocketAddr,
@@ -105,14 +108,15 @@ pub async fn start(
         auth: Auth::new(config.auth.clone()),
         actions,
     };
+    let limits = web::listener::ConnectionLimits {
+        header_timeout: config.server.header_timeout,
+        max_connections: config.server.max_connections,
+        drain: SHUTDOWN_DRAIN,
+    };
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
-        let app = web::router(state)
-            .layer(axum::Extension(heartbeat))
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
+        let app = web::router(state).layer(axum::Extension(heartbeat));
+        web::listener::serve(listener, app, limits, stop).await
     });
 
     info!(%addr, appliances = config.appliances.len(), "vbdash serving");

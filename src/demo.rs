@@ -92,6 +92,8 @@ pub async fn prepare(
             listen,
             refresh: tuning.refresh,
             display_zone: chrono_tz::UTC,
+            header_timeout: Duration::from_secs(15),
+            max_connections: 1024,
         },
         database: DatabaseConfig {
             url: format!("sqlite://{}", database.display()),

@@ -51,6 +51,11 @@ pub struct ServerConfig {
     pub refresh: Duration,
     /// Time zone for times shown on pages.
     pub display_zone: Tz,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// connection stays open, before it is closed.
+    pub header_timeout: Duration,
+    /// Open connections beyond this wait to be accepted until others close.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone)]

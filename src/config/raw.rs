@@ -47,6 +47,8 @@ pub(super) struct RawServer {
     pub listen: At<String>,
     pub refresh: At<String>,
     pub display_zone: At<String>,
+    pub header_timeout: At<String>,
+    pub max_connections: At<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -208,6 +210,23 @@ pub(super) fn validate(
             "server.display_zone",
             chrono_tz::UTC,
             |s| parse_zone(s),
+        )?,
+        header_timeout: blame.value(
+            &raw.server.header_timeout,
+            "server.header_timeout",
+            secs(15),
+            duration_within(1, 300),
+        )?,
+        max_connections: blame.value(
+            &raw.server.max_connections,
+            "server.max_connections",
+            1024,
+            |n| {
+                usize::try_from(*n)
+                    .ok()
+                    .filter(|n| (16..=65536).contains(n))
+                    .ok_or_else(|| format!("{n} is out of range; use a number from 16 to 65536"))
+            },
         )?,
     };
 

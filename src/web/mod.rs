@@ -13,6 +13,7 @@ pub mod fleet;
 pub mod health;
 pub mod htmx;
 pub mod jobs;
+pub mod listener;
 pub mod metrics;
 pub mod trends;
 pub mod users;
