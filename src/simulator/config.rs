@@ -164,8 +164,18 @@ pub enum Fault {
     WrongContentType,
     /// 200 with no body and no content type.
     EmptyBody,
-    /// The connection is dropped after the status line, before any body.
+    /// The connection is dropped before any answer goes out.
     ConnectionReset,
+    /// Status line and headers go out, the body never does.
+    HangAfterHeaders,
+    /// The session ends between two calls of a poll: the next job list call finds its
+    /// session gone (401), then the fault clears itself. A client that logs in again and
+    /// repeats the call loses nothing.
+    SessionExpiresMidPoll,
+    /// Other clients of the same account take every free session: ours are dropped and
+    /// the session table is filled up to `max_sessions`, so the next login gets the 503
+    /// of the session cap. The fault then clears itself; the taken sessions idle out.
+    SessionsExhausted,
 }
 
 impl SimConfig {
@@ -563,6 +573,9 @@ fault = "http500_html"
             "wrong_content_type",
             "empty_body",
             "connection_reset",
+            "hang_after_headers",
+            "session_expires_mid_poll",
+            "sessions_exhausted",
         ];
         for word in words {
             let text =

@@ -1,15 +1,19 @@
-//! Scripted misbehaviour: proxy error pages, broken or oversized bodies, wrong content
-//! types and dropped connections, the way appliances behind a reverse proxy show them.
+//! Scripted misbehaviour: proxy error pages, broken, stalled or oversized bodies, wrong
+//! content types and dropped connections, the way appliances behind a reverse proxy show
+//! them.
 
 use std::io;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use futures::stream;
+use futures::{StreamExt, stream};
 
 use super::config::Fault;
 use super::wire::plain_response;
+
+/// How long a truncated body waits between its half and the drop.
+const FLUSH_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Size of the body the huge-body fault sends.
 const HUGE_BODY_BYTES: usize = 24 << 20;
@@ -55,12 +59,13 @@ pub(crate) async fn spoil(fault: &Fault, response: Response) -> Response {
             Response::from_parts(parts, body)
         }
         Fault::TruncatedBody => truncate(response).await,
+        Fault::HangAfterHeaders => stall(response),
         _ => response,
     }
 }
 
 /// Announces the full length, sends the first half, then fails the stream so the
-/// connection closes early.
+/// connection closes early. The pause lets the half go out before the failure.
 async fn truncate(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
@@ -70,14 +75,24 @@ async fn truncate(response: Response) -> Response {
         parts.headers.insert(header::CONTENT_LENGTH, length);
     }
     let half = bytes.slice(..bytes.len() / 2);
-    let chunks: Vec<Result<Bytes, io::Error>> = vec![
-        Ok(half),
+    let cut = stream::once(async {
+        tokio::time::sleep(FLUSH_PAUSE).await;
         Err(io::Error::new(
             io::ErrorKind::ConnectionReset,
             "simulated truncation",
-        )),
-    ];
-    Response::from_parts(parts, Body::from_stream(stream::iter(chunks)))
+        ))
+    });
+    let chunks = stream::iter([Ok(half)]).chain(cut);
+    Response::from_parts(parts, Body::from_stream(chunks))
+}
+
+/// Keeps the status and headers of a reply but never sends its body. The length is
+/// dropped so the head goes out at once, announcing a chunked body that never comes.
+fn stall(response: Response) -> Response {
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let never = stream::pending::<Result<Bytes, io::Error>>();
+    Response::from_parts(parts, Body::from_stream(never))
 }
 
 /// Valid JSON of tens of megabytes, streamed from one shared chunk.
@@ -96,9 +111,10 @@ fn huge_body() -> Response {
     response
 }
 
-/// A reply whose body fails at once: the connection is dropped after the head.
-// Known gap: the status line and headers still go out before the drop; a reset during
-// the TCP handshake would need a listener of its own.
+/// A reply whose body fails at once: the server drops the connection before the head
+/// goes out, so the client sees it close without an answer.
+// Known gap: the connection is closed, not reset with a TCP RST; a reset during the TCP
+// handshake would need a listener of its own.
 fn reset() -> Response {
     let chunks = vec![Err::<Bytes, io::Error>(io::Error::new(
         io::ErrorKind::ConnectionReset,

@@ -20,6 +20,7 @@ mod requests;
 mod routes;
 mod schedule;
 mod sessions;
+mod tls;
 mod version;
 mod wire;
 
@@ -44,6 +45,7 @@ use wire::{Generation, plain_response};
 pub use config::{
     DEFAULT_LOCATION, Fault, HOSTILE_HOST, Profile, SimAppliance, SimConfig, SimSchedule,
 };
+pub use tls::{TlsFront, TlsIdentity};
 
 /// The simulator: cheap to clone, all state shared behind an `Arc`.
 #[derive(Clone)]
@@ -149,6 +151,13 @@ impl Simulator {
             .is_some()
     }
 
+    /// Sets how many sessions one user may hold; false for an unknown appliance. Sessions
+    /// already open stay open.
+    pub fn set_max_sessions(&self, appliance: &str, cap: usize) -> bool {
+        self.with_state(appliance, |state, _| state.config.max_sessions = cap)
+            .is_some()
+    }
+
     /// Drops every session, so the next call with an old token gets 401.
     pub fn expire_sessions(&self, appliance: &str) -> bool {
         self.with_state(appliance, |state, _| state.sessions.clear())
@@ -235,7 +244,7 @@ impl Simulator {
         let op = routes::route(generation, request.method, &request.path, &request.query);
         let now = self.now();
         state.catch_up(now);
-        if let Some(response) = injected_failure(state, generation, op.as_ref()) {
+        if let Some(response) = injected_failure(state, generation, op.as_ref(), now) {
             return response;
         }
 
@@ -355,11 +364,13 @@ async fn stats(State(sim): State<Simulator>) -> axum::Json<SimStats> {
 }
 
 /// Faults that answer in place of the appliance, on every path. The one-shot 401 spares
-/// logins.
+/// logins. The session faults change the session table and let the appliance answer as
+/// it would with that table.
 fn injected_failure(
     state: &mut ApplianceState,
     generation: Generation,
     op: Option<&Op>,
+    now: DateTime<Utc>,
 ) -> Option<Response> {
     let fault = state.fault.as_ref()?;
     if let Some(response) = faults::replacement(fault) {
@@ -371,8 +382,29 @@ fn injected_failure(
             state.fault = None;
             Some(VapiError::unauthenticated().into_response(generation))
         }
+        Fault::SessionExpiresMidPoll if op == Some(&Op::ListJobs) => {
+            state.fault = None;
+            state.sessions.clear();
+            None
+        }
+        Fault::SessionsExhausted => {
+            state.fault = None;
+            exhaust_sessions(state, now);
+            None
+        }
         _ => None,
     }
+}
+
+/// Drops every session and fills the table with sessions of the configured user, as
+/// other clients sharing the account would.
+fn exhaust_sessions(state: &mut ApplianceState, now: DateTime<Utc>) {
+    let idle = state.idle_limit();
+    let cap = state.config.max_sessions;
+    let login = state.config.username.clone();
+    state.sessions.clear();
+    let taken = state.sessions.fill(&login, now, idle, cap);
+    tracing::debug!(appliance.name = %state.config.name, taken, "simulated sessions exhausted");
 }
 
 /// Before 7.0 U2 `/api` is not the REST front end at all: the proxy answers 404 with a

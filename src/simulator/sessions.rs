@@ -62,6 +62,16 @@ impl SessionTable {
         self.sessions.remove(token).is_some()
     }
 
+    /// Opens sessions for `login` until it holds `cap`, as other clients sharing the
+    /// account would; returns how many were opened.
+    pub fn fill(&mut self, login: &str, now: DateTime<Utc>, idle: Duration, cap: usize) -> usize {
+        let mut opened = 0;
+        while self.open(login, now, idle, cap).is_some() {
+            opened += 1;
+        }
+        opened
+    }
+
     /// Forgets every session, as after an appliance restart.
     pub fn clear(&mut self) {
         self.sessions.clear();
@@ -101,6 +111,17 @@ mod tests {
             table.touch(&token, now, idle).unwrap().user,
             "VSPHERE.LOCAL\\a"
         );
+    }
+
+    #[test]
+    fn filling_reaches_the_cap_and_no_further() {
+        let mut table = SessionTable::default();
+        let now = Utc::now();
+        let idle = Duration::minutes(30);
+        table.open("a", now, idle, 3).unwrap();
+        assert_eq!(table.fill("a", now, idle, 3), 2);
+        assert!(table.open("a", now, idle, 3).is_none());
+        assert_eq!(table.open_count(now, idle), 3);
     }
 
     #[test]

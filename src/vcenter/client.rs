@@ -441,11 +441,12 @@ impl ApplianceClient {
             return Err(too_large());
         }
 
+        let announced = response.content_length();
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.transport_error(&e))?
+            .map_err(|e| self.body_error(&e, body.len(), announced))?
         {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(too_large());
@@ -453,6 +454,26 @@ impl ApplianceClient {
             body.extend_from_slice(&chunk);
         }
         Ok(body)
+    }
+
+    /// Sorts a failure while the body arrives: the head came, so this is a stall or a
+    /// dropped connection, said with how much of the answer arrived.
+    fn body_error(&self, err: &reqwest::Error, received: usize, total: Option<u64>) -> VcError {
+        if err.is_timeout() {
+            return VcError::Stalled {
+                after: self.target.timeout,
+            };
+        }
+        if tls::tls_failure(err).is_some() {
+            return self.transport_error(err);
+        }
+        let amount = match total {
+            Some(total) => format!("{received} of {total} bytes"),
+            None => format!("{received} bytes"),
+        };
+        VcError::ConnectionLost {
+            detail: format!("the answer broke off after {amount}: {}", root_cause(err)),
+        }
     }
 
     /// Sorts a failure below HTTP into timeout, TLS or unreachable.
@@ -464,6 +485,11 @@ impl ApplianceClient {
         }
         if let Some(check) = tls::tls_failure(err) {
             return VcError::Tls { check };
+        }
+        if closed_before_answering(err) {
+            return VcError::ConnectionLost {
+                detail: "the connection closed before an answer arrived".to_owned(),
+            };
         }
         if err.is_body() || err.is_decode() {
             return VcError::Unreachable {
@@ -502,6 +528,19 @@ fn mentions_session_limit(messages: &[String]) -> bool {
         let lower = m.to_lowercase();
         lower.contains("session") || lower.contains("limit")
     })
+}
+
+/// True when the connection ended before the answer's head was complete: the appliance
+/// or a proxy dropped it mid-request.
+fn closed_before_answering(err: &(dyn StdError + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(err) = current {
+        if let Some(hyper_err) = err.downcast_ref::<hyper::Error>() {
+            return hyper_err.is_incomplete_message();
+        }
+        current = err.source();
+    }
+    false
 }
 
 fn session_header(token: &Secret) -> Result<HeaderValue, VcError> {

@@ -11,6 +11,10 @@ use crate::domain::text;
 
 /// Longest reason kept from a serde error, in characters.
 const MAX_REASON_CHARS: usize = 160;
+/// Bytes of a foreign error body looked at to say what it is.
+const MAX_SNIFF_BYTES: usize = 4096;
+/// Longest page title or text line quoted from a foreign error body, in characters.
+const MAX_NOTE_CHARS: usize = 120;
 /// Longest session token accepted; real ones are 32 hex characters.
 const MAX_TOKEN_CHARS: usize = 4096;
 
@@ -135,22 +139,58 @@ pub fn parse_error(status: u16, body: &[u8]) -> ApplianceFault {
         .and_then(Value::as_object)
         .and_then(read_envelope);
 
-    let (error_type, messages) = match envelope {
+    let (error_type, messages, body_note) = match envelope {
         Some(env) => {
             let error_type = env
                 .error_type
                 .or_else(|| env.rest_type.as_deref().and_then(type_suffix))
                 .unwrap_or_else(|| type_from_status(status).to_owned());
-            (error_type, env.messages)
+            (error_type, env.messages, None)
         }
-        None => (type_from_status(status).to_owned(), Vec::new()),
+        None => (
+            type_from_status(status).to_owned(),
+            Vec::new(),
+            Some(describe_foreign_body(body)),
+        ),
     };
 
     ApplianceFault {
         status,
         error_type: text::bounded(&error_type, 64),
         messages,
+        body_note,
     }
+}
+
+/// A few words on a body that is no error envelope: empty, a web page (by its title), or
+/// the first line of plain text, which is how proxies explain themselves.
+fn describe_foreign_body(body: &[u8]) -> String {
+    let head = String::from_utf8_lossy(&body[..body.len().min(MAX_SNIFF_BYTES)]);
+    let trimmed = head.trim();
+    if trimmed.is_empty() {
+        return "an empty body".to_owned();
+    }
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return "JSON that is no error envelope".to_owned();
+    }
+
+    let lower = trimmed.to_ascii_lowercase();
+    if lower.starts_with('<') {
+        let title = lower.find("<title>").and_then(|open| {
+            let start = open + "<title>".len();
+            let end = start + lower[start..].find("</title>")?;
+            // Lowercasing ASCII keeps every byte offset, so the original case can be cut.
+            let title = trimmed.get(start..end)?.trim();
+            (!title.is_empty()).then(|| text::bounded(title, MAX_NOTE_CHARS))
+        });
+        return match title {
+            Some(title) => format!("a web page titled \"{title}\""),
+            None => "a web page instead of an appliance answer".to_owned(),
+        };
+    }
+
+    let first_line = trimmed.lines().next().unwrap_or_default().trim();
+    format!("the text \"{}\"", text::bounded(first_line, MAX_NOTE_CHARS))
 }
 
 struct Envelope {
@@ -247,6 +287,31 @@ mod tests {
         let fault = parse_error(503, b"<html><body>upstream down</body></html>");
         assert_eq!(fault.error_type, "SERVICE_UNAVAILABLE");
         assert!(fault.messages.is_empty());
+        assert_eq!(
+            fault.joined_messages(),
+            "HTTP 503 with a web page instead of an appliance answer"
+        );
+    }
+
+    #[test]
+    fn foreign_bodies_are_named_by_title_or_first_line() {
+        let page = b"<HTML><head><TITLE> 502 Bad Gateway </TITLE></head></HTML>";
+        assert_eq!(
+            parse_error(502, page).joined_messages(),
+            "HTTP 502 with a web page titled \"502 Bad Gateway\""
+        );
+        let text = b"upstream connect error\nsecond line";
+        assert_eq!(
+            parse_error(503, text).joined_messages(),
+            "HTTP 503 with the text \"upstream connect error\""
+        );
+        assert_eq!(
+            parse_error(500, b"").joined_messages(),
+            "HTTP 500 with an empty body"
+        );
+        // A title cut inside a multi-byte character must not panic.
+        let cut = "<title>é".repeat(700);
+        assert!(parse_error(500, cut.as_bytes()).body_note.is_some());
     }
 
     #[test]

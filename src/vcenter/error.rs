@@ -15,15 +15,21 @@ pub struct ApplianceFault {
     pub error_type: String,
     /// Every message text, in the appliance's order, bounded.
     pub messages: Vec<String>,
+    /// What the body was when it was no error envelope, such as `a web page titled "502
+    /// Bad Gateway"`: proxies in front of an appliance answer that way.
+    pub body_note: Option<String>,
 }
 
 impl ApplianceFault {
     /// All messages in one line; the later ones are often the real cause.
     pub fn joined_messages(&self) -> String {
-        if self.messages.is_empty() {
-            return format!("HTTP {} without an appliance message", self.status);
+        if !self.messages.is_empty() {
+            return self.messages.join("; ");
         }
-        self.messages.join("; ")
+        match &self.body_note {
+            Some(note) => format!("HTTP {} with {note}", self.status),
+            None => format!("HTTP {} without an appliance message", self.status),
+        }
     }
 }
 
@@ -42,6 +48,23 @@ pub enum VcError {
     Timeout {
         /// The configured limit that ran out.
         after: Duration,
+    },
+
+    /// The answer began (status and headers arrived) but its body did not finish in time.
+    #[error(
+        "the answer stalled: headers arrived but the body was not complete within {}",
+        humantime::format_duration(*after)
+    )]
+    Stalled {
+        /// The configured limit that ran out.
+        after: Duration,
+    },
+
+    /// The connection dropped while the answer was arriving.
+    #[error("connection lost: {detail}")]
+    ConnectionLost {
+        /// How much of the answer arrived, and the lowest-level cause.
+        detail: String,
     },
 
     /// The TLS handshake failed; `check` names the certificate check in plain words.
@@ -106,7 +129,8 @@ impl VcError {
         match self {
             VcError::Unreachable { .. } => PollOutcome::Unreachable,
             VcError::InvalidTarget { .. } => PollOutcome::Unreachable,
-            VcError::Timeout { .. } => PollOutcome::Timeout,
+            VcError::ConnectionLost { .. } => PollOutcome::Unreachable,
+            VcError::Timeout { .. } | VcError::Stalled { .. } => PollOutcome::Timeout,
             VcError::Tls { .. } | VcError::CaFile { .. } => PollOutcome::Tls,
             VcError::Authentication { .. } => PollOutcome::Authentication,
             VcError::Permission { .. } => PollOutcome::Permission,
@@ -153,6 +177,7 @@ mod tests {
             status: 500,
             error_type: "INTERNAL_SERVER_ERROR".into(),
             messages: vec!["outer".into(), "real cause".into()],
+            body_note: None,
         });
         assert_eq!(err.to_string(), "INTERNAL_SERVER_ERROR: outer; real cause");
         assert_eq!(err.kind(), PollOutcome::ApplianceError);

@@ -1,0 +1,635 @@
+//! The fault matrix: every way an appliance misbehaves, one test each. Four simulated
+//! appliances are polled by the real poller of a running dashboard into a real SQLite
+//! file; one of them turns faulty. Each test checks the same four things:
+//! - the faulty appliance shows words that name its trouble, on its fleet row and page;
+//! - the others keep polling: each gets new successful polls while the fault lasts;
+//! - no job already stored is lost or duplicated;
+//! - nothing panics: the server still answers and says it is ready.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::{PASSWORD, SimServer, USER};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    date_time_ymd,
+};
+use scraper::{Html, Selector};
+use tempfile::TempDir;
+use vbdash::app::{self, FirstPoll, RunningApp};
+use vbdash::config::Config;
+use vbdash::domain::PollOutcome;
+use vbdash::simulator::{Fault, SimAppliance, TlsFront, TlsIdentity};
+use vbdash::store::{JobPage, Store};
+
+const FAULTY: &str = "vcsa-faulty";
+const HEALTHY: [&str; 3] = ["vcsa-api", "vcsa-old-api", "vcsa-rest"];
+/// The request limit of every client: the hanging kinds fail after this long.
+const TIMEOUT: Duration = Duration::from_secs(2);
+/// A bound on waiting for the poller, far above what any kind needs.
+const PATIENCE: Duration = Duration::from_secs(60);
+const PASSWORD_VARIABLE: &str = "FAULT_MATRIX_PASSWORD";
+
+/// How a kind of trouble is brought about.
+enum Trigger {
+    /// A scripted simulator fault on the faulty appliance.
+    Fault(Fault),
+    /// The faulty appliance restarts with a certificate that fails one check.
+    Certificate(BadCertificate),
+}
+
+#[derive(Clone, Copy)]
+enum BadCertificate {
+    UnknownIssuer,
+    OtherName,
+    Expired,
+}
+
+/// What the faulty appliance shows once the trouble is in place.
+enum Expect {
+    /// Its polls keep succeeding: the client copes with the oddity on its own.
+    StillGood,
+    /// Its polls fail with `outcome`; the fleet row and the appliance page say every word.
+    Failing {
+        outcome: PollOutcome,
+        words: &'static [&'static str],
+    },
+}
+
+// ---------------------------------------------------------------------------------------
+// One test per kind.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_below_the_limit_is_only_slow() {
+    let pause = Duration::from_millis(300);
+    let fixture = run(Trigger::Fault(Fault::Delay(pause)), Expect::StillGood).await;
+
+    let polls = fixture.polls_since(FAULTY).await;
+    assert!(polls.iter().all(|p| p.duration_ms >= 300), "{polls:?}");
+    fixture.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_answer_at_all_is_a_timeout() {
+    let expect = Expect::Failing {
+        outcome: PollOutcome::Timeout,
+        words: &["no answer within 2s"],
+    };
+    run(Trigger::Fault(Fault::Hang), expect).await.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hang_after_the_headers_is_a_stalled_answer() {
+    let expect = Expect::Failing {
+        outcome: PollOutcome::Timeout,
+        words: &["the answer stalled", "headers arrived", "within 2s"],
+    };
+    run(Trigger::Fault(Fault::HangAfterHeaders), expect)
+        .await
+        .stop()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_connection_is_a_lost_connection() {
+    let expect = Expect::Failing {
+        outcome: PollOutcome::Unreachable,
+        words: &["connection lost: the connection closed before an answer arrived"],
+    };
+    run(Trigger::Fault(Fault::ConnectionReset), expect)
+        .await
+        .stop()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_500_page_is_named_by_its_title() {
+    let expect = Expect::Failing {
+        outcome: PollOutcome::ApplianceError,
+        words: &[
+            "INTERNAL_SERVER_ERROR",
+            "HTTP 500 with a web page titled \"500 Internal Server Error\"",
+        ],
+    };
+    run(Trigger::Fault(Fault::Http500Html), expect)
+        .await
+        .stop()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_503_is_quoted() {
+    let expect = Expect::Failing {
+        outcome: PollOutcome::ApplianceError,
+        words: &[
+            "SERVICE_UNAVAILABLE",
+            "HTTP 503 with the text \"upstream connect error",
+        ],
+    };
+    run(Trigger::Fault(Fault::Http503), expect)
+        .await
+        .stop()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_json_is_a_bad_response() {
+    let expect = Expect::Failing {
+        outcome: PollOutcome::BadResponse,
+        words: &["bad response: malformed JSON at line 1 column"],
+    };
+    run(Trigger::Fault(Fault::MalformedJson), expect)
+        .await
+        .stop()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_body_says_how_much_arrived() {
+    let expect = Expect::Failing {
+        outcome: PollOutcome::Unreachable,
+        words: &[
+            "connection lost: the answer broke off after",
+            " of ",
+            " bytes",
+        ],
+    };
+    run(Trigger::Fault(Fault::TruncatedBody), expect)
+        .await
+        .stop()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_body_is_refused_at_the_bound() {
+    let expect = Expect::Failing {
+        outcome: PollOutcome::BadResponse,
+        words: &["bad response: body larger than 8 MiB"],
+    };
+    run(Trigger::Fault(Fault::HugeBody), expect)
+        .await
+        .stop()
+        .await;
+}
+
+/// JSON labelled as a web page is still read: the label is the proxy's mistake, and the
+/// body says what it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_content_type_is_read_anyway() {
+    run(Trigger::Fault(Fault::WrongContentType), Expect::StillGood)
+        .await
+        .stop()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_body_is_a_bad_response() {
+    let expect = Expect::Failing {
+        outcome: PollOutcome::BadResponse,
+        words: &["bad response: empty body where JSON was expected"],
+    };
+    run(Trigger::Fault(Fault::EmptyBody), expect)
+        .await
+        .stop()
+        .await;
+}
+
+/// The session ends between the schedule call and the job list call of one poll: the
+/// client logs in once more, repeats the call, and the poll succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_in_the_middle_of_a_poll_logs_in_again() {
+    let fixture = run(
+        Trigger::Fault(Fault::SessionExpiresMidPoll),
+        Expect::StillGood,
+    )
+    .await;
+
+    let simulator = &fixture.sim.simulator;
+    assert_eq!(simulator.login_count(FAULTY), 2, "one login more, no more");
+    assert_eq!(
+        simulator.open_sessions(FAULTY),
+        1,
+        "the lost session is not kept"
+    );
+    fixture.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_cap_is_named() {
+    let expect = Expect::Failing {
+        outcome: PollOutcome::SessionLimit,
+        words: &[
+            "session limit reached",
+            "the limit of 550 sessions per user has been reached",
+        ],
+    };
+    run(Trigger::Fault(Fault::SessionsExhausted), expect)
+        .await
+        .stop()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_403_is_a_permission_problem() {
+    let expect = Expect::Failing {
+        outcome: PollOutcome::Permission,
+        words: &["permission denied"],
+    };
+    run(Trigger::Fault(Fault::Forbidden403), expect)
+        .await
+        .stop()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_from_an_unknown_issuer_is_named() {
+    let expect = Expect::Failing {
+        outcome: PollOutcome::Tls,
+        words: &["TLS handshake failed: certificate signed by an unknown issuer"],
+    };
+    let trigger = Trigger::Certificate(BadCertificate::UnknownIssuer);
+    run(trigger, expect).await.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_for_another_name_is_named() {
+    let expect = Expect::Failing {
+        outcome: PollOutcome::Tls,
+        words: &["TLS handshake failed: certificate is for another host name"],
+    };
+    let trigger = Trigger::Certificate(BadCertificate::OtherName);
+    run(trigger, expect).await.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_certificate_is_named() {
+    let expect = Expect::Failing {
+        outcome: PollOutcome::Tls,
+        words: &["TLS handshake failed: certificate has expired"],
+    };
+    let trigger = Trigger::Certificate(BadCertificate::Expired);
+    run(trigger, expect).await.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// The shared run and checks.
+
+/// A running dashboard over four simulated appliances, after the fault went in.
+struct Fixture {
+    sim: SimServer,
+    _front: Option<TlsFront>,
+    app: RunningApp,
+    /// When the fault went in.
+    since: DateTime<Utc>,
+    _dir: TempDir,
+}
+
+impl Fixture {
+    fn store(&self) -> &Store {
+        &self.app.store
+    }
+
+    /// Polls of `name` that started after the fault went in, newest first.
+    async fn polls_since(&self, name: &str) -> Vec<vbdash::domain::PollRecord> {
+        let polls = self.store().recent_polls(name, 10_000).await.unwrap();
+        polls.into_iter().filter(|p| p.at >= self.since).collect()
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let url = format!("http://{}{path}", self.app.addr);
+        let answer = reqwest::get(&url).await.unwrap();
+        let status = answer.status().as_u16();
+        (status, answer.text().await.unwrap())
+    }
+
+    async fn stop(self) {
+        self.app.stop().await;
+    }
+}
+
+/// Starts the fleet, brings the trouble about, waits for it to show and checks it.
+async fn run(trigger: Trigger, expect: Expect) -> Fixture {
+    let mut fixture = start(&trigger).await;
+    let before = job_rows(fixture.store()).await;
+    let logins_before = fixture.sim.simulator.login_count(FAULTY);
+
+    fixture.since = Utc::now();
+    match &trigger {
+        Trigger::Fault(fault) => {
+            assert!(fixture.sim.simulator.set_fault(FAULTY, fault.clone()));
+        }
+        Trigger::Certificate(bad) => {
+            let front = fixture
+                ._front
+                .as_ref()
+                .expect("certificate kinds use a front");
+            front.restart_with(&bad_identity(*bad)).unwrap();
+        }
+    }
+
+    wait_for_the_fault_to_show(&fixture, &expect).await;
+    if matches!(trigger, Trigger::Fault(Fault::SessionExpiresMidPoll)) {
+        assert!(fixture.sim.simulator.login_count(FAULTY) > logins_before);
+    }
+
+    check_the_others_kept_polling(&fixture).await;
+    check_the_words(&fixture, &expect).await;
+    check_no_job_lost_or_doubled(&fixture, &before, &expect).await;
+    check_nothing_panicked(&fixture).await;
+    fixture
+}
+
+/// Waits until the two newest polls of the faulty appliance, both made after the fault
+/// went in, show the expected outcome, and every other appliance polled at least twice
+/// in that time.
+async fn wait_for_the_fault_to_show(fixture: &Fixture, expect: &Expect) {
+    let wanted = match expect {
+        Expect::StillGood => PollOutcome::Ok,
+        Expect::Failing { outcome, .. } => *outcome,
+    };
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let polls = fixture.polls_since(FAULTY).await;
+        let settled = polls.len() >= 2 && polls[..2].iter().all(|p| p.outcome == wanted);
+        let mut others_polled = true;
+        for name in HEALTHY {
+            others_polled &= fixture.polls_since(name).await.len() >= 2;
+        }
+        if settled && others_polled {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the faulty appliance never settled on {wanted:?} ({polls:?}), \
+             or the others stopped polling"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// While the fault lasted, every other appliance went on polling, and every one of its
+/// polls succeeded.
+async fn check_the_others_kept_polling(fixture: &Fixture) {
+    for name in HEALTHY {
+        let polls = fixture.polls_since(name).await;
+        assert!(polls.len() >= 2, "{name} polled {} times", polls.len());
+        assert!(
+            polls.iter().all(|p| p.outcome.is_ok()),
+            "{name} failed too: {polls:?}"
+        );
+    }
+}
+
+/// The fleet row and the appliance page, rendered by the real server, name the trouble.
+async fn check_the_words(fixture: &Fixture, expect: &Expect) {
+    let (status, fleet) = fixture.get("/").await;
+    assert_eq!(status, 200);
+    let fleet = Html::parse_document(&fleet);
+    let (status, page) = fixture.get(&format!("/appliances/{FAULTY}")).await;
+    assert_eq!(status, 200);
+    let page = Html::parse_document(&page);
+
+    for name in HEALTHY {
+        assert_ne!(badge_of(&fleet, name), "unreachable", "{name}");
+    }
+    let badge = badge_of(&fleet, FAULTY);
+    let outcome = text_of(&page, ".outcome");
+    match expect {
+        Expect::StillGood => {
+            assert_ne!(badge, "unreachable");
+            assert_eq!(outcome, "ok");
+        }
+        Expect::Failing {
+            outcome: wanted,
+            words,
+        } => {
+            assert_eq!(badge, "unreachable");
+            assert_eq!(outcome, wanted.label());
+            let reason = text_of(&fleet, &format!("tr[data-appliance=\"{FAULTY}\"] .reason"));
+            let error = text_of(&page, ".error-text");
+            for word in *words {
+                assert!(
+                    reason.contains(word),
+                    "fleet row lacks {word:?}: {reason:?}"
+                );
+                assert!(error.contains(word), "page lacks {word:?}: {error:?}");
+            }
+        }
+    }
+}
+
+/// Every job stored before the fault is still there, once; a failing appliance's jobs
+/// are exactly as they were.
+async fn check_no_job_lost_or_doubled(
+    fixture: &Fixture,
+    before: &BTreeMap<String, Vec<(String, String)>>,
+    expect: &Expect,
+) {
+    let after = job_rows(fixture.store()).await;
+    for (name, rows) in &after {
+        let ids: BTreeSet<&String> = rows.iter().map(|(id, _)| id).collect();
+        assert_eq!(ids.len(), rows.len(), "{name}: a job is stored twice");
+    }
+    for (name, rows) in before {
+        let kept: BTreeSet<&String> = after[name].iter().map(|(id, _)| id).collect();
+        for (id, _) in rows {
+            assert!(kept.contains(id), "{name}: job {id} was lost");
+        }
+        assert!(
+            !rows.is_empty(),
+            "{name}: the history was stored before the fault"
+        );
+    }
+    if matches!(expect, Expect::Failing { .. }) {
+        assert_eq!(
+            after[FAULTY], before[FAULTY],
+            "a failing poll changed stored jobs"
+        );
+    }
+}
+
+async fn check_nothing_panicked(fixture: &Fixture) {
+    assert_eq!(fixture.get("/healthz").await.0, 200);
+    let (status, body) = fixture.get("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// (job id, state) of every stored job, per appliance, sorted by id.
+async fn job_rows(store: &Store) -> BTreeMap<String, Vec<(String, String)>> {
+    let mut all = BTreeMap::new();
+    for name in HEALTHY.iter().chain([&FAULTY]) {
+        let page = JobPage {
+            offset: 0,
+            limit: 100_000,
+        };
+        let (jobs, total) = store.list_jobs(name, page).await.unwrap();
+        assert_eq!(jobs.len() as u64, total, "{name}");
+        let mut rows: Vec<(String, String)> = jobs
+            .iter()
+            .map(|j| (j.job.id.as_str().to_owned(), format!("{:?}", j.job.state)))
+            .collect();
+        rows.sort();
+        all.insert((*name).to_owned(), rows);
+    }
+    all
+}
+
+fn badge_of(fleet: &Html, name: &str) -> String {
+    text_of(
+        fleet,
+        &format!("tr[data-appliance=\"{name}\"] .c-status .badge"),
+    )
+}
+
+/// The whitespace-normalised text of the first element matching `css`.
+fn text_of(doc: &Html, css: &str) -> String {
+    let selector = Selector::parse(css).unwrap();
+    let element = doc
+        .select(&selector)
+        .next()
+        .unwrap_or_else(|| panic!("nothing matches {css}"));
+    let text: Vec<&str> = element.text().collect();
+    text.join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// ---------------------------------------------------------------------------------------
+// Setting up: simulator, certificates, configuration, dashboard.
+
+async fn start(trigger: &Trigger) -> Fixture {
+    let sim = SimServer::start(vec![
+        SimAppliance::new(HEALTHY[0], "8.0.3.00400").history_days(20),
+        SimAppliance::new(HEALTHY[1], "7.0.3.01700").history_days(20),
+        SimAppliance::new(HEALTHY[2], "6.7.0.44000").history_days(20),
+        SimAppliance::new(FAULTY, "8.0.2.00100").history_days(20),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // Certificate kinds reach the faulty appliance over HTTPS, trusting the test CA.
+    let (front, faulty_url, ca_line) = match trigger {
+        Trigger::Certificate(_) => {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let front = TlsFront::start(&sim.simulator, listener, &good_identity()).unwrap();
+            let ca_path = dir.path().join("ca.pem");
+            std::fs::write(&ca_path, test_ca().0).unwrap();
+            let url = format!("https://{}/{FAULTY}", front.addr());
+            let line = format!("ca_file = {:?}", ca_path.display().to_string());
+            (Some(front), url, line)
+        }
+        Trigger::Fault(_) => (None, format!("{}/{FAULTY}", sim.base), String::new()),
+    };
+
+    let mut text = format!(
+        "[database]\nurl = {:?}\n",
+        format!("sqlite://{}", dir.path().join("vbdash.db").display())
+    );
+    for name in HEALTHY {
+        text += &appliance_toml(name, &format!("{}/{name}", sim.base), "");
+    }
+    text += &appliance_toml(FAULTY, &faulty_url, &ca_line);
+
+    let env = vec![(PASSWORD_VARIABLE.to_owned(), PASSWORD.to_owned())];
+    let mut config = Config::from_toml(&text, &dir.path().join("vbdash.toml"), &env).unwrap();
+    // Below what a configuration file may say, so that a test takes seconds.
+    config.poll.interval = Duration::from_millis(400);
+    config.poll.running_interval = Duration::from_millis(400);
+    config.poll.max_backoff = Duration::from_millis(800);
+    config.poll.timeout = TIMEOUT;
+    config.poll.concurrency = 8;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = app::start(&config, listener, FirstPoll::BeforeServing)
+        .await
+        .unwrap();
+    for name in HEALTHY.iter().chain([&FAULTY]) {
+        let polls = app.store.recent_polls(name, 1).await.unwrap();
+        assert_eq!(polls[0].outcome, PollOutcome::Ok, "{name}: {polls:?}");
+    }
+
+    Fixture {
+        sim,
+        _front: front,
+        app,
+        since: Utc::now(),
+        _dir: dir,
+    }
+}
+
+fn appliance_toml(name: &str, url: &str, extra: &str) -> String {
+    format!(
+        "\n[[appliance]]\nname = \"{name}\"\nurl = \"{url}\"\nusername = \"{USER}\"\n\
+         password_env = \"{PASSWORD_VARIABLE}\"\n{extra}\n"
+    )
+}
+
+/// The test CA, made once per run: its certificate (PEM), and its parameters and key to
+/// sign with.
+fn test_ca() -> (String, CertificateParams, KeyPair) {
+    static CA: OnceLock<(String, String)> = OnceLock::new();
+    let (cert, key) = CA.get_or_init(|| {
+        let key = KeyPair::generate().unwrap();
+        let cert = ca_params("vbdash fault matrix CA")
+            .self_signed(&key)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    });
+    let cert = cert.clone();
+    let key = KeyPair::from_pem(key).unwrap();
+    (cert, ca_params("vbdash fault matrix CA"), key)
+}
+
+fn ca_params(name: &str) -> CertificateParams {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.not_before = date_time_ymd(2020, 1, 1);
+    params.not_after = date_time_ymd(2100, 1, 1);
+    params
+}
+
+/// A server certificate for `names`, valid over `years`, signed by `issuer`.
+fn leaf(
+    names: &[&str],
+    years: (i32, i32),
+    issuer_params: &CertificateParams,
+    issuer_key: &KeyPair,
+) -> TlsIdentity {
+    let key = KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let mut params = CertificateParams::new(names).unwrap();
+    params.distinguished_name.push(DnType::CommonName, "vcsa");
+    params.not_before = date_time_ymd(years.0, 1, 1);
+    params.not_after = date_time_ymd(years.1, 1, 1);
+    let issuer = Issuer::from_params(issuer_params, issuer_key);
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    TlsIdentity {
+        cert_chain_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    }
+}
+
+fn good_identity() -> TlsIdentity {
+    let (_, params, key) = test_ca();
+    leaf(&["127.0.0.1"], (2020, 2100), &params, &key)
+}
+
+fn bad_identity(bad: BadCertificate) -> TlsIdentity {
+    let (_, params, key) = test_ca();
+    match bad {
+        BadCertificate::UnknownIssuer => {
+            let stranger_key = KeyPair::generate().unwrap();
+            let stranger = ca_params("somebody else's CA");
+            leaf(&["127.0.0.1"], (2020, 2100), &stranger, &stranger_key)
+        }
+        BadCertificate::OtherName => leaf(&["other.example.test"], (2020, 2100), &params, &key),
+        BadCertificate::Expired => leaf(&["127.0.0.1"], (2020, 2021), &params, &key),
+    }
+}
