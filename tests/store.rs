@@ -869,3 +869,34 @@ async fn large_fleet_timings() {
     println!("fleet overview of {}: {:?}", fleet.len(), clock.elapsed());
     assert_eq!(fleet.len(), APPLIANCES);
 }
+
+#[tokio::test]
+async fn small_fleets_are_read_fresh_and_large_ones_for_at_most_a_second() {
+    let (_dir, _path, store) = fresh_store().await;
+    store.sync_appliances(&[settings("vc-01")]).await.unwrap();
+
+    // A small fleet: every view reads and derives again, so a change shows at once.
+    let mut made = 0;
+    for _ in 0..2 {
+        let snapshot = store.fleet_snapshot().await.unwrap();
+        snapshot.derived("rows", || made += 1);
+    }
+    assert_eq!(made, 2);
+
+    store
+        .sync_appliances(&[settings("vc-01"), settings("vc-02")])
+        .await
+        .unwrap();
+    assert_eq!(store.fleet_snapshot().await.unwrap().overviews.len(), 2);
+
+    // A large fleet is shared, but never for longer than a second.
+    let many: Vec<ApplianceSettings> = (0..vbdash::store::SHARED_FROM_APPLIANCES)
+        .map(|n| settings(&format!("vc-{n:04}")))
+        .collect();
+    store.sync_appliances(&many).await.unwrap();
+    let first = store.fleet_snapshot().await.unwrap();
+    assert_eq!(first.overviews.len(), many.len());
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let later = store.fleet_snapshot().await.unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&first, &later));
+}

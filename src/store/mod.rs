@@ -53,7 +53,7 @@ pub use jobs::{JobPage, StoredJob};
 pub use run_summary::RunSummary;
 pub use schedules::ScheduleChange;
 pub use sessions::SessionRecord;
-pub use snapshot::FleetSnapshot;
+pub use snapshot::{FleetSnapshot, SHARED_FROM_APPLIANCES};
 pub use trends::{
     CauseGroup, DailyRate, ExportRow, FailureCauses, JobFilter, JobMark, RunPoint, ScheduleMark,
     TrendAppliance,
