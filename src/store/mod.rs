@@ -8,11 +8,13 @@
 //! `record_poll`, which writes to all of them), `jobs`, `schedules`, `overview`, which
 //! maps rows to domain types, `trends`, the range reads of the history pages, and `as_of`,
 //! the fleet rebuilt at a past moment; `history` holds the pure rules that read meaning
-//! into those rows; `users` and `sessions` hold who may sign in.
+//! into those rows; `users` and `sessions` hold who may sign in; `bulk` holds bulk backup
+//! runs and where each of their appliances stands.
 
 mod actions;
 mod appliances;
 mod as_of;
+mod bulk;
 mod health;
 pub mod history;
 mod jobs;
@@ -31,6 +33,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use actions::{AuditEntry, AuditFilter};
 pub use appliances::ApplianceSettings;
+pub use bulk::{BulkItemRecord, BulkRunRecord, BulkState, InterruptedRun, NewBulkRun};
 pub use jobs::{JobPage, StoredJob};
 pub use schedules::ScheduleChange;
 pub use sessions::SessionRecord;

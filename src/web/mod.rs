@@ -135,8 +135,10 @@ fn operator_routes() -> Router<AppState> {
         .route("/appliances/{name}/jobs/{job_id}/cancel", post(cancel::cancel))
         .route("/audit", get(audit::index))
         .route("/fleet/backup", get(bulk::form_page).post(bulk::start))
+        .route("/fleet/backup/review", post(bulk::review))
         .route("/fleet/backup/runs/{id}", get(bulk::show))
         .route("/fleet/backup/runs/{id}/rows", get(bulk::rows))
+        .route("/fleet/backup/runs/{id}/stop", post(bulk::stop))
         .route("/audit.csv", get(audit::export))
         .route_layer(operator)
 }
