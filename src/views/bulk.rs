@@ -25,6 +25,8 @@ pub struct SelectionView {
     pub picked: Vec<String>,
     /// The choice in words.
     pub words: String,
+    /// The filter alone in words ("tag prod", or "no filter").
+    pub filter_words: String,
 }
 
 /// An appliance as the bulk pages list it.

@@ -11,8 +11,26 @@ use super::actions::{FieldErrors, PartChoice};
 pub struct DayChoice {
     /// Day name as the appliance spells it, the form value.
     pub name: &'static str,
+    /// Day name as people write it: "Monday".
+    pub label: String,
     /// Ticked when the form opens.
     pub checked: bool,
+}
+
+impl DayChoice {
+    /// The checkbox of day `name` (upper case, as the appliance spells it).
+    pub fn new(name: &'static str, checked: bool) -> DayChoice {
+        let mut chars = name.chars();
+        let label = chars
+            .next()
+            .map(|first| first.to_string() + &chars.as_str().to_ascii_lowercase())
+            .unwrap_or_default();
+        DayChoice {
+            name,
+            label,
+            checked,
+        }
+    }
 }
 
 /// `GET /appliances/{name}/schedule`.

@@ -86,6 +86,7 @@ impl Selection {
                 q: filter.q.clone().unwrap_or_default(),
                 picked: Vec::new(),
                 words: self.words(),
+                filter_words: filter.words(),
             },
         }
     }

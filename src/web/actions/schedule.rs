@@ -178,10 +178,7 @@ async fn schedule_form(
         minute: shown.minute,
         days: DAYS
             .iter()
-            .map(|d| DayChoice {
-                name: d,
-                checked: shown.days.iter().any(|s| s == d),
-            })
+            .map(|d| DayChoice::new(d, shown.days.iter().any(|s| s == d)))
             .collect(),
         max_count: shown.max_count,
         enabled: shown.enabled,
