@@ -999,6 +999,22 @@ async fn a_filter_selection_is_resolved_by_the_server_when_the_run_starts() {
     );
     assert!(review.body.contains("name=\"expected\" value=\"2\""));
 
+    // "Change…" leads back to the form with the same choices, and no token in the address.
+    let change = Html::parse_document(&review.body)
+        .select(&Selector::parse("#bulk-change").unwrap())
+        .next()
+        .and_then(|a| a.value().attr("href").map(str::to_owned))
+        .unwrap();
+    assert!(!change.contains("csrf"), "{change}");
+    let again = site.get(&change).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(
+        again.body.contains("value=\"filter run\""),
+        "{}",
+        again.body
+    );
+    assert!(again.body.contains("2 now"));
+
     // Between the confirmation and the start the filter came to match another number:
     // nothing starts, and the count is shown again.
     let stale = site

@@ -171,8 +171,12 @@ struct ItemRow {
     updated_at_ms: i64,
 }
 
-/// Words of an item interrupted before its start.
+/// Words of an item interrupted while it waited for its turn.
 const NOT_STARTED_WORDS: &str = "interrupted by restart before its start; it is not started again";
+/// Words of an item interrupted between its pre-check and the answer to its start: the
+/// start may have reached the appliance, and the poller would then show the job.
+const CHECKING_WORDS: &str = "interrupted by restart while it was being checked or started; \
+    it is not started again, and a job that did begin shows on the appliance page";
 
 impl Store {
     /// Stores a run with every appliance queued and returns its number.
@@ -315,15 +319,18 @@ impl Store {
         .await
         .context("finding interrupted bulk runs")?;
 
-        sqlx::query(
-            "UPDATE bulk_items SET state = 'interrupted', words = ?1, updated_at_ms = ?2 \
-             WHERE state IN ('queued', 'checking')",
-        )
-        .bind(NOT_STARTED_WORDS)
-        .bind(to_ms(at))
-        .execute(&mut *tx)
-        .await
-        .context("marking queued bulk items interrupted")?;
+        for (state, words) in [("queued", NOT_STARTED_WORDS), ("checking", CHECKING_WORDS)] {
+            sqlx::query(
+                "UPDATE bulk_items SET state = 'interrupted', words = ?2, updated_at_ms = ?3 \
+                 WHERE state = ?1",
+            )
+            .bind(state)
+            .bind(words)
+            .bind(to_ms(at))
+            .execute(&mut *tx)
+            .await
+            .context("marking unstarted bulk items interrupted")?;
+        }
         sqlx::query(
             "UPDATE bulk_items SET state = 'interrupted', \
              words = 'interrupted by restart while job ' || COALESCE(job_id, '?') || \

@@ -86,6 +86,28 @@ pub struct BulkConfirmPage {
     pub per_target_limit: usize,
     /// Why the page is shown again instead of the run starting.
     pub problem: Option<String>,
+    /// The form again with the same choices, to change them.
+    pub change_href: String,
+}
+
+impl SelectionView {
+    /// The bulk form's address with this choice, `preset` and `reason` filled in.
+    pub fn form_href(&self, preset: &str, reason: &str) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if self.by_filter {
+            query.append_pair("scope", "filter");
+            query.append_pair("status", &self.status);
+            query.append_pair("tag", &self.tag);
+            query.append_pair("q", &self.q);
+        } else {
+            for name in &self.picked {
+                query.append_pair("appliances", name);
+            }
+        }
+        query.append_pair("preset", preset);
+        query.append_pair("reason", reason);
+        format!("/fleet/backup?{}", query.finish())
+    }
 }
 
 /// One appliance's line in the summary.

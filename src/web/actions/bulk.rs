@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 
 use super::Audit;
-use super::bulk_run::{ACTION_BULK, ACTION_STOP};
+use super::bulk_run::{ACTION_BULK, ACTION_STOP, SYSTEM_USER};
 use super::form::{self, FormFields};
 use crate::config::Preset;
 use crate::domain::text::bounded;
@@ -323,8 +323,10 @@ fn confirm_page(
         ));
     }
 
+    let selection = checked.selection.view();
     BulkConfirmPage {
-        selection: checked.selection.view(),
+        change_href: selection.form_href(&checked.preset.name, &checked.reason),
+        selection,
         count,
         preset: checked.preset.name.clone(),
         preset_words: format!("{}, {}", checked.preset.location_type, checked.preset.url),
@@ -403,14 +405,14 @@ pub async fn start(
         selection: checked.selection.words(),
         appliances: names.clone(),
     };
-    let clients = checked.targets.into_iter().map(|t| t.client).collect();
     let id = state
-        .actions
-        .bulk()
-        .launch(state.store.clone(), clients, checked.preset, request, run)
+        .store
+        .create_bulk_run(&run)
         .await
         .map_err(WebError::internal)?;
 
+    // The start is recorded before anything is sent; a run that cannot be recorded is
+    // stopped before its first appliance.
     let mut listed = names
         .iter()
         .take(MAX_AUDITED_NAMES)
@@ -420,7 +422,7 @@ pub async fn start(
     if names.len() > MAX_AUDITED_NAMES {
         listed.push_str(&format!(" and {} more", names.len() - MAX_AUDITED_NAMES));
     }
-    Audit {
+    let recorded = Audit {
         user: &user,
         appliance: None,
         action: ACTION_BULK,
@@ -432,8 +434,17 @@ pub async fn start(
         reason: Some(checked.reason.clone()),
     }
     .record(&state.store, true, &format!("{count} appliances queued"))
-    .await?;
+    .await;
+    if let Err(err) = recorded {
+        let _ = state.store.stop_bulk_run(id, SYSTEM_USER, Utc::now()).await;
+        return Err(err);
+    }
 
+    let clients = checked.targets.into_iter().map(|t| t.client).collect();
+    state
+        .actions
+        .bulk()
+        .launch(&state.store, id, clients, checked.preset, request, &run);
     Ok(Redirect::to(&format!("/fleet/backup/runs/{id}")).into_response())
 }
 

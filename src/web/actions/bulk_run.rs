@@ -89,17 +89,17 @@ impl BulkRuns {
         )
     }
 
-    /// Stores `run` with every appliance queued and starts one task per appliance of
-    /// `clients` (in the order of `run.appliances`). Returns the run's number.
-    pub async fn launch(
+    /// Starts one task per appliance of run `id`, stored before with
+    /// [`Store::create_bulk_run`] and its appliances in the order of `clients`.
+    pub fn launch(
         self: &Arc<Self>,
-        store: Store,
+        store: &Store,
+        id: i64,
         clients: Vec<Arc<ApplianceClient>>,
         preset: &Preset,
         request: BackupRequest,
-        run: NewBulkRun,
-    ) -> StoreResult<i64> {
-        let id = store.create_bulk_run(&run).await?;
+        asked: &NewBulkRun,
+    ) {
         let stop = CancellationToken::new();
         lock(&self.live).insert(id, stop.clone());
 
@@ -114,8 +114,8 @@ impl BulkRuns {
                 slots: Arc::clone(&slots),
                 preset: preset.clone(),
                 request: request.clone(),
-                user: run.user.clone(),
-                reason: run.reason.clone(),
+                user: asked.user.clone(),
+                reason: asked.reason.clone(),
                 follow_every: self.settings.follow_every,
                 stop: stop.clone(),
                 shutdown: self.shutdown.clone(),
@@ -130,8 +130,7 @@ impl BulkRuns {
             }
             lock(&runs.live).remove(&id);
         });
-        tracing::info!(bulk.run = id, user = %run.user, "bulk run started");
-        Ok(id)
+        tracing::info!(bulk.run = id, user = %asked.user, "bulk run started");
     }
 
     /// Stops every item of run `id` that has not started, on behalf of `user`. Items
