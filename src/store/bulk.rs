@@ -410,3 +410,96 @@ impl Store {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn run_of(store: &Store, names: &[&str]) -> i64 {
+        let run = NewBulkRun {
+            created_at: Utc::now(),
+            user: "ann".into(),
+            preset: "nas".into(),
+            reason: "patching".into(),
+            selection: "3 picked".into(),
+            appliances: names.iter().map(|n| (*n).to_owned()).collect(),
+        };
+        store.create_bulk_run(&run).await.unwrap()
+    }
+
+    fn states(run: &BulkRunRecord) -> Vec<BulkState> {
+        run.items.iter().map(|i| i.state).collect()
+    }
+
+    #[tokio::test]
+    async fn stop_takes_only_queued_items_and_a_stopped_item_cannot_be_claimed() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let id = run_of(&store, &["a", "b", "c"]).await;
+        assert!(store.claim_bulk_item(id, 0).await.unwrap());
+        store
+            .update_bulk_item(id, 0, BulkState::Started, "job 1 runs", Some("j-1"))
+            .await
+            .unwrap();
+
+        assert_eq!(store.stop_bulk_run(id, "bob", Utc::now()).await.unwrap(), 2);
+        assert!(
+            !store.claim_bulk_item(id, 1).await.unwrap(),
+            "stopped stays stopped"
+        );
+        assert_eq!(store.stop_bulk_run(id, "eve", Utc::now()).await.unwrap(), 0);
+
+        let run = store.bulk_run(id).await.unwrap().unwrap();
+        use BulkState::{Started, Stopped};
+        assert_eq!(states(&run), [Started, Stopped, Stopped]);
+        assert_eq!(run.stopped.map(|(who, _)| who).as_deref(), Some("bob"));
+        assert_eq!(run.items[0].job_id.as_deref(), Some("j-1"));
+        assert!(store.bulk_run(id + 1).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_restart_marks_every_unfinished_item_once() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let id = run_of(&store, &["a", "b", "c", "d"]).await;
+        store
+            .update_bulk_item(id, 0, BulkState::Started, "runs", Some("j-1"))
+            .await
+            .unwrap();
+        assert!(store.claim_bulk_item(id, 1).await.unwrap());
+        store
+            .update_bulk_item(id, 3, BulkState::Succeeded, "done", Some("j-3"))
+            .await
+            .unwrap();
+        let done = run_of(&store, &["e"]).await;
+        store
+            .update_bulk_item(done, 0, BulkState::Failed, "refused", None)
+            .await
+            .unwrap();
+
+        let interrupted = store.interrupt_bulk_runs(Utc::now()).await.unwrap();
+        assert_eq!(
+            interrupted,
+            [InterruptedRun {
+                run_id: id,
+                user: "ann".into(),
+                not_started: 2,
+                not_followed: 1,
+            }]
+        );
+        let run = store.bulk_run(id).await.unwrap().unwrap();
+        use BulkState::{Interrupted, Succeeded};
+        assert_eq!(
+            states(&run),
+            [Interrupted, Interrupted, Interrupted, Succeeded]
+        );
+        assert!(run.items[0].words.contains("while job j-1 ran"));
+        assert!(run.items[1].words.contains("being checked or started"));
+        assert!(run.items[2].words.contains("before its start"));
+        assert!(
+            store
+                .interrupt_bulk_runs(Utc::now())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

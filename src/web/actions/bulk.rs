@@ -301,13 +301,15 @@ fn confirm_page(
     let running = with_note("job ");
     if running > 0 {
         notes.push(format!(
-            "{running} run a backup now and will be skipped unless it ends first."
+            "{} a backup now and will be skipped unless it ends first.",
+            how_many(running, "runs", "run")
         ));
     }
     let unreachable = with_note("unreachable");
     if unreachable > 0 {
         notes.push(format!(
-            "{unreachable} could not be reached at the last poll."
+            "{} not be reached at the last poll.",
+            how_many(unreachable, "could", "could")
         ));
     }
     let unsupported = checked
@@ -318,7 +320,8 @@ fn confirm_page(
         .saturating_sub(running + unreachable);
     if unsupported > 0 {
         notes.push(format!(
-            "{unsupported} do not take {} locations and will fail their pre-check.",
+            "{} {} locations and will fail the pre-check.",
+            how_many(unsupported, "does not take", "do not take"),
             checked.preset.location_type
         ));
     }
@@ -345,6 +348,15 @@ fn confirm_page(
         notes,
         per_target_limit: state.actions.bulk().per_target_limit(),
         problem,
+    }
+}
+
+/// "1 appliance runs" or "3 appliances run": a count with its noun and verb agreeing.
+fn how_many(n: usize, verb_one: &str, verb_many: &str) -> String {
+    if n == 1 {
+        format!("1 appliance {verb_one}")
+    } else {
+        format!("{n} appliances {verb_many}")
     }
 }
 
@@ -524,4 +536,43 @@ async fn find_run(state: &AppState, Path(raw): Path<String>) -> Result<BulkRunRe
         .await
         .map_err(WebError::internal)?
         .ok_or_else(not_found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(query: &str) -> FormFields {
+        FormFields::from_query(Some(query))
+    }
+
+    #[test]
+    fn a_selection_is_a_filter_or_names_without_repeats() {
+        let picked = Selection::from_fields(&fields("appliances=a&appliances=b&appliances=a"));
+        assert_eq!(picked.words(), "2 picked");
+        assert_eq!(picked.view().picked, ["a", "b"]);
+
+        let filter = Selection::from_fields(&fields(
+            "scope=filter&status=failed&tag=prod&q=&appliances=a",
+        ));
+        assert_eq!(
+            filter.words(),
+            "every row of the filter status failed, tag prod"
+        );
+        let view = filter.view();
+        assert!(view.by_filter && view.picked.is_empty());
+        assert_eq!(
+            view.form_href("nas", "why not"),
+            "/fleet/backup?scope=filter&status=failed&tag=prod&q=&preset=nas&reason=why+not"
+        );
+
+        let everything = Selection::from_fields(&fields("scope=filter"));
+        assert_eq!(everything.words(), "every appliance");
+    }
+
+    #[test]
+    fn counts_agree_with_their_verbs() {
+        assert_eq!(how_many(1, "runs", "run"), "1 appliance runs");
+        assert_eq!(how_many(3, "runs", "run"), "3 appliances run");
+    }
 }
