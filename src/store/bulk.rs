@@ -302,6 +302,8 @@ impl Store {
 
     /// Marks every unfinished item of every run as interrupted, at startup, before any
     /// run of this process exists. Returns what each affected run lost.
+    // Known gap: an item interrupted while its job ran stays "interrupted" after the
+    // poller sees that job end; the job page linked from the line has the outcome.
     pub async fn interrupt_bulk_runs(&self, at: DateTime<Utc>) -> StoreResult<Vec<InterruptedRun>> {
         let mut tx = self
             .writer

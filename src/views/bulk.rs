@@ -189,6 +189,8 @@ fn state_class(state: BulkState) -> &'static str {
 }
 
 /// The summary lines of `run`.
+// Known gap: each refresh sends every line of the run again; a run over thousands of
+// appliances makes a large fragment every few seconds until it ends.
 pub fn rows(
     run: &BulkRunRecord,
     refresh_secs: u32,

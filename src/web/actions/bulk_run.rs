@@ -75,6 +75,8 @@ impl BulkRuns {
     }
 
     /// The slots of the target a preset writes to: its host and port.
+    // Known gap: the slots count the backups of bulk runs only; a "Back up now" or a
+    // scheduled run writing to the same target is not counted.
     fn target(&self, preset: &Preset) -> Arc<Semaphore> {
         let key = format!(
             "{}:{}",
