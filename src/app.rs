@@ -18,6 +18,9 @@ use crate::vcenter::{ApplianceClient, Target, TlsMode};
 use crate::web::auth::Auth;
 use crate::web::{self, AppState, WebSettings};
 
+/// Time open requests get to finish once shutdown is asked for.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(10);
+
 /// A running dashboard: its address and the handles to stop it.
 pub struct RunningApp {
     pub addr: SocketAddr,
@@ -27,6 +30,7 @@ pub struct RunningApp {
     poller: JoinHandle<()>,
     housekeeping: JoinHandle<()>,
     bulk: Arc<web::actions::bulk_run::BulkRuns>,
+    ack_upkeep: JoinHandle<()>,
 }
 
 impl RunningApp {
@@ -40,6 +44,7 @@ impl RunningApp {
         let _ = self.poller.await;
         // A pruning round in progress ends before the database closes under it.
         let _ = self.housekeeping.await;
+        let _ = self.ack_upkeep.await;
         self.store.close().await;
         info!("vbdash stopped");
     }
@@ -100,6 +105,11 @@ pub async fn start(
         retention,
         shutdown.clone(),
     ));
+    let ack_upkeep = tokio::spawn(crate::store::silence::run_upkeep(
+        store.clone(),
+        crate::store::silence::UPKEEP_EVERY,
+        shutdown.clone(),
+    ));
 
     let bulk_runs = Arc::clone(actions.bulk());
     let state = AppState {
@@ -107,18 +117,20 @@ pub async fn start(
         settings: WebSettings {
             refresh_secs: u32::try_from(config.server.refresh.as_secs().max(1)).unwrap_or(5),
             display_zone: config.server.display_zone,
+            maintenance: config.maintenance.clone().into(),
         },
         auth: Auth::new(config.auth.clone()),
         actions,
     };
+    let limits = web::listener::ConnectionLimits {
+        header_timeout: config.server.header_timeout,
+        max_connections: config.server.max_connections,
+        drain: SHUTDOWN_DRAIN,
+    };
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
-        let app = web::router(state)
-            .layer(axum::Extension(heartbeat))
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
+        let app = web::router(state).layer(axum::Extension(heartbeat));
+        web::listener::serve(listener, app, limits, stop).await
     });
 
     info!(%addr, appliances = config.appliances.len(), "vbdash serving");
@@ -130,6 +142,7 @@ pub async fn start(
         poller,
         housekeeping,
         bulk: bulk_runs,
+        ack_upkeep,
     })
 }
 

@@ -7,6 +7,7 @@
 
 mod auth;
 mod error;
+mod maintenance;
 mod overrides;
 mod presets;
 mod raw;
@@ -23,6 +24,7 @@ use crate::secret::Secret;
 
 pub use auth::{AuthConfig, AuthMode, ProxyAuth, check_loopback};
 pub use error::ConfigError;
+pub use maintenance::{MaintenanceWindow, WindowTimes, parse_day};
 pub use presets::{ActionsConfig, Preset};
 pub use values::{parse_duration, parse_zone};
 
@@ -42,6 +44,8 @@ pub struct Config {
     pub presets: Vec<Preset>,
     /// How bulk actions behave (`[actions]`).
     pub actions: ActionsConfig,
+    /// Maintenance windows by tag (`[[maintenance]]`).
+    pub maintenance: Vec<MaintenanceWindow>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +55,11 @@ pub struct ServerConfig {
     pub refresh: Duration,
     /// Time zone for times shown on pages.
     pub display_zone: Tz,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// connection stays open, before it is closed.
+    pub header_timeout: Duration,
+    /// Open connections beyond this wait to be accepted until others close.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone)]

@@ -35,6 +35,8 @@ pub(super) struct RawConfig {
     pub actions: super::presets::RawActions,
     #[serde(default, rename = "preset")]
     pub presets: Vec<super::presets::RawPreset>,
+    #[serde(default)]
+    pub maintenance: Vec<super::maintenance::RawMaintenance>,
 }
 
 /// A value as written, with where it was written (`None` when it came from elsewhere,
@@ -47,6 +49,8 @@ pub(super) struct RawServer {
     pub listen: At<String>,
     pub refresh: At<String>,
     pub display_zone: At<String>,
+    pub header_timeout: At<String>,
+    pub max_connections: At<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -209,6 +213,23 @@ pub(super) fn validate(
             chrono_tz::UTC,
             |s| parse_zone(s),
         )?,
+        header_timeout: blame.value(
+            &raw.server.header_timeout,
+            "server.header_timeout",
+            secs(15),
+            duration_within(1, 300),
+        )?,
+        max_connections: blame.value(
+            &raw.server.max_connections,
+            "server.max_connections",
+            1024,
+            |n| {
+                usize::try_from(*n)
+                    .ok()
+                    .filter(|n| (16..=65536).contains(n))
+                    .ok_or_else(|| format!("{n} is out of range; use a number from 16 to 65536"))
+            },
+        )?,
     };
 
     let database = validate_database(&raw.database, &blame)?;
@@ -244,6 +265,13 @@ pub(super) fn validate(
 
     let presets = super::presets::validate(&raw.presets, &blame, env)?;
     let actions = super::presets::validate_actions(&raw.actions, &blame)?;
+    let mut known_tags: Vec<&str> = appliances
+        .iter()
+        .flat_map(|a| a.tags.iter().map(String::as_str))
+        .collect();
+    known_tags.sort_unstable();
+    known_tags.dedup();
+    let maintenance = super::maintenance::validate(&raw.maintenance, &known_tags, &blame)?;
 
     Ok(Config {
         source: path.to_path_buf(),
@@ -255,6 +283,7 @@ pub(super) fn validate(
         appliances,
         presets,
         actions,
+        maintenance,
     })
 }
 

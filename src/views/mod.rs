@@ -18,4 +18,5 @@ pub mod fleet;
 pub mod format;
 pub mod job;
 pub mod schedule_form;
+pub mod silence;
 pub mod trends;

@@ -27,7 +27,7 @@ pub const ACTION_STOP: &str = "bulk.stop";
 /// The audit word of the restart sweep.
 pub const ACTION_INTERRUPTED: &str = "bulk.interrupted";
 /// The user named in audit lines written by vbdash itself.
-pub const SYSTEM_USER: &str = "vbdash";
+pub use crate::store::SYSTEM_USER;
 
 /// Status calls that may fail in a row before a run stops following a job.
 const MAX_FOLLOW_ERRORS: u32 = 20;
