@@ -29,6 +29,7 @@ pub struct RunningApp {
     server: JoinHandle<std::io::Result<()>>,
     poller: JoinHandle<()>,
     housekeeping: JoinHandle<()>,
+    bulk: Arc<web::actions::bulk_run::BulkRuns>,
     ack_upkeep: JoinHandle<()>,
 }
 
@@ -37,6 +38,8 @@ impl RunningApp {
     /// every appliance, then closes the database.
     pub async fn stop(self) {
         self.shutdown.cancel();
+        // Bulk runs write nothing more; the next start marks what they left as interrupted.
+        self.bulk.shutdown();
         let _ = self.server.await;
         let _ = self.poller.await;
         // A pruning round in progress ends before the database closes under it.
@@ -79,6 +82,8 @@ pub async fn start(
         per_target_limit: config.actions.per_target_limit,
         follow_every: config.poll.running_interval.min(Duration::from_secs(30)),
     };
+    // Runs a previous process left unfinished are marked before any new run can start.
+    web::actions::bulk_run::recover_after_restart(&store).await?;
     let actions = web::actions::Actions::with_settings(&clients, config.presets.clone(), bulk);
     if first_poll == FirstPoll::BeforeServing {
         poller::poll_all_once(&store, &clients, config.poll.concurrency).await;
@@ -106,6 +111,7 @@ pub async fn start(
         shutdown.clone(),
     ));
 
+    let bulk_runs = Arc::clone(actions.bulk());
     let state = AppState {
         store: store.clone(),
         settings: WebSettings {
@@ -135,6 +141,7 @@ pub async fn start(
         server,
         poller,
         housekeeping,
+        bulk: bulk_runs,
         ack_upkeep,
     })
 }

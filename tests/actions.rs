@@ -18,10 +18,11 @@ use vbdash::config::Preset;
 use vbdash::domain::{JobId, JobState};
 use vbdash::secret::Secret;
 use vbdash::simulator::SimAppliance;
-use vbdash::store::{AuditFilter, Store};
+use vbdash::store::{AuditFilter, BulkRunRecord, BulkState, Store};
 use vbdash::vcenter::ApplianceClient;
 use vbdash::vcenter::location::LocationType;
 use vbdash::web::actions::Actions;
+use vbdash::web::actions::bulk_run::{BulkSettings, recover_after_restart};
 use vbdash::web::auth::Auth;
 use vbdash::web::{self, AppState, WebSettings};
 
@@ -32,6 +33,7 @@ const LOCATION_PASSWORD: &str = "location-secret-42";
 
 struct Site {
     router: Router,
+    actions: Arc<Actions>,
     store: Store,
     sim: SimServer,
     clients: Vec<Arc<ApplianceClient>>,
@@ -79,14 +81,16 @@ async fn site() -> Site {
     ];
     vbdash::poller::poll_all_once(&store, &clients, 2).await;
 
+    let actions = Actions::new(&clients, presets());
     let router = web::router(AppState {
         store: store.clone(),
         settings: WebSettings::default(),
         auth: Auth::none(),
-        actions: Actions::new(&clients, presets()),
+        actions: Arc::clone(&actions),
     });
     let mut site = Site {
         router,
+        actions,
         store,
         sim,
         clients,
@@ -473,14 +477,16 @@ async fn a_bulk_run_over_twenty_appliances_keeps_two_per_target() {
         per_target_limit: 2,
         follow_every: Duration::from_millis(30),
     };
+    let actions = Actions::with_settings(&clients, presets(), settings);
     let router = web::router(AppState {
         store: store.clone(),
         settings: WebSettings::default(),
         auth: Auth::none(),
-        actions: Actions::with_settings(&clients, presets(), settings),
+        actions: Arc::clone(&actions),
     });
     let mut site = Site {
         router,
+        actions,
         store,
         sim,
         clients,
@@ -573,14 +579,16 @@ async fn schedules_are_created_changed_and_deleted_on_both_generations() {
         sim.client(REST, Duration::from_secs(5)),
     ];
     vbdash::poller::poll_all_once(&store, &clients, 2).await;
+    let actions = Actions::new(&clients, presets());
     let router = web::router(AppState {
         store: store.clone(),
         settings: WebSettings::default(),
         auth: Auth::none(),
-        actions: Actions::new(&clients, presets()),
+        actions: Arc::clone(&actions),
     });
     let mut site = Site {
         router,
+        actions,
         store,
         sim,
         clients,
@@ -603,7 +611,11 @@ async fn schedules_are_created_changed_and_deleted_on_both_generations() {
         let created = site
             .post(
                 &uri,
-                "preset=web&hour=2&minute=30&days=monday&days=FRIDAY&max_count=7&enable=yes",
+                &format!(
+                    "preset=web&hour=2&minute=30&days=monday&days=FRIDAY&max_count=7\
+                     &enable=yes&parts=seat&backup_password={}",
+                    encode(BACKUP_PASSWORD)
+                ),
             )
             .await;
         assert_eq!(created.status, StatusCode::OK, "{}", created.body);
@@ -632,6 +644,30 @@ async fn schedules_are_created_changed_and_deleted_on_both_generations() {
         assert_eq!(schedule.retention, Some(7));
         assert!(schedule.enabled);
 
+        // The form now shows the schedule the appliance has, parts with their sizes.
+        let form = site.get(&uri).await;
+        let doc = Html::parse_document(&form.body);
+        let attr = |css: &str, name: &str| {
+            doc.select(&Selector::parse(css).unwrap())
+                .next()
+                .unwrap_or_else(|| panic!("{css} missing"))
+                .value()
+                .attr(name)
+                .map(str::to_owned)
+        };
+        assert_eq!(attr("#hour", "value").as_deref(), Some("2"));
+        assert_eq!(attr("#minute", "value").as_deref(), Some("30"));
+        assert_eq!(attr("#max_count", "value").as_deref(), Some("7"));
+        for (day, ticked) in [("MONDAY", true), ("FRIDAY", true), ("SUNDAY", false)] {
+            let css = format!("input[value={day}]");
+            assert_eq!(attr(&css, "checked").is_some(), ticked, "{day}");
+        }
+        assert!(attr("input[name=enable]", "checked").is_some());
+        assert!(attr("option[value=web]", "selected").is_some());
+        assert!(attr("input[value=seat]", "checked").is_some());
+        assert!(form.body.contains(" MiB)") || form.body.contains(" GiB)"));
+        assert!(!form.body.contains(BACKUP_PASSWORD));
+
         let updated = site
             .post(&uri, "preset=web&hour=4&minute=0&max_count=3")
             .await;
@@ -657,7 +693,10 @@ async fn schedules_are_created_changed_and_deleted_on_both_generations() {
         assert!(gone.schedule.is_none());
     }
 
-    let actions: Vec<String> = site.audit().await.into_iter().map(|e| e.action).collect();
+    let audit = site.audit().await;
+    assert!(!format!("{audit:?}").contains(BACKUP_PASSWORD));
+    assert!(audit.iter().any(|e| e.detail.contains("encrypted")));
+    let actions: Vec<String> = audit.into_iter().map(|e| e.action).collect();
     assert_eq!(
         actions
             .iter()
@@ -680,14 +719,16 @@ async fn a_read_only_appliance_account_is_refused_in_words() {
     let (store, dir) = common::fresh_store(&[API]).await;
     let clients = vec![sim.client(API, Duration::from_secs(5))];
     vbdash::poller::poll_all_once(&store, &clients, 1).await;
+    let actions = Actions::new(&clients, presets());
     let router = web::router(AppState {
         store: store.clone(),
         settings: WebSettings::default(),
         auth: Auth::none(),
-        actions: Actions::new(&clients, presets()),
+        actions: Arc::clone(&actions),
     });
     let mut site = Site {
         router,
+        actions,
         store,
         sim,
         clients,
@@ -711,4 +752,388 @@ async fn a_read_only_appliance_account_is_refused_in_words() {
     let audit = site.audit().await;
     assert_eq!(audit.len(), 1);
     assert!(!audit[0].ok);
+}
+
+/// A site over `names` (all on 8.0, no schedule, long jobs) whose bulk runs allow
+/// `per_target_limit` backups at once, on the SQLite file in `dir`.
+async fn bulk_site(names: &[&str], per_target_limit: usize) -> Site {
+    let appliances = names
+        .iter()
+        .map(|name| {
+            SimAppliance::new(name, "8.0.3.00400")
+                .history_days(1)
+                .schedule(None)
+                .job_minutes(600)
+        })
+        .collect();
+    let sim = SimServer::start(appliances).await;
+    let (store, dir) = common::fresh_store(names).await;
+    let clients: Vec<_> = names
+        .iter()
+        .map(|n| sim.client(n, Duration::from_secs(5)))
+        .collect();
+    vbdash::poller::poll_all_once(&store, &clients, 4).await;
+    let mut site = Site {
+        router: Router::new(),
+        actions: Actions::none(),
+        store,
+        sim,
+        clients,
+        cookie: String::new(),
+        csrf: String::new(),
+        _dir: dir,
+    };
+    site.serve(per_target_limit);
+    site.open_session().await;
+    site
+}
+
+impl Site {
+    /// Builds the router again over the current store, as a fresh process does.
+    fn serve(&mut self, per_target_limit: usize) {
+        let settings = BulkSettings {
+            per_target_limit,
+            follow_every: Duration::from_millis(30),
+        };
+        self.actions = Actions::with_settings(&self.clients, presets(), settings);
+        self.router = web::router(AppState {
+            store: self.store.clone(),
+            settings: WebSettings::default(),
+            auth: Auth::none(),
+            actions: Arc::clone(&self.actions),
+        });
+    }
+
+    /// Waits until run `id` has items in `state` as many as `count`.
+    async fn wait_for(&self, id: i64, state: BulkState, count: usize) -> BulkRunRecord {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let run = self.store.bulk_run(id).await.unwrap().unwrap();
+            if run.items.iter().filter(|i| i.state == state).count() == count {
+                return run;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{run:?}");
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+}
+
+fn run_id(location: &str) -> i64 {
+    location
+        .strip_prefix("/fleet/backup/runs/")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("not a run page: {location}"))
+}
+
+#[tokio::test]
+async fn a_bulk_run_survives_a_restart_with_unfinished_items_marked_interrupted() {
+    let names = ["vc-r1", "vc-r2", "vc-r3"];
+    let mut site = bulk_site(&names, 1).await;
+    let form = "appliances=vc-r1&appliances=vc-r2&appliances=vc-r3&preset=web\
+                &reason=before+patching&confirm=yes";
+    let started = site.post("/fleet/backup", form).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let id = run_id(&started.location);
+    site.wait_for(id, BulkState::Started, 1).await;
+    let run = site.wait_for(id, BulkState::Queued, 2).await;
+    let running = run
+        .items
+        .iter()
+        .find(|i| i.state == BulkState::Started)
+        .unwrap()
+        .appliance
+        .clone();
+    let jobs_before: Vec<usize> = names
+        .iter()
+        .map(|n| site.sim.simulator.job_count(n))
+        .collect();
+
+    // The process goes away: its runs write nothing more, the database is closed, and a
+    // new process opens the same file.
+    site.actions.bulk().shutdown();
+    site.store.close().await;
+    let path = site._dir.path().join("vbdash.db");
+    site.store = Store::open(path.to_str().unwrap()).await.unwrap();
+    assert_eq!(recover_after_restart(&site.store).await.unwrap(), 1);
+    site.serve(1);
+
+    let page = site.get(&started.location).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("3 interrupted"), "{}", page.body);
+    assert!(page.body.contains("finished"));
+    assert!(!page.body.contains("hx-trigger"), "nothing left to follow");
+    assert!(
+        page.body
+            .contains("interrupted by restart before its start")
+    );
+    assert!(page.body.contains("interrupted by restart while job"));
+    assert!(
+        page.body.contains("job page"),
+        "the started job stays linked"
+    );
+    assert!(page.body.contains("before patching"));
+
+    // Nothing is run again: the appliances never see another start.
+    assert_eq!(recover_after_restart(&site.store).await.unwrap(), 0);
+    site.sim.simulator.finish_running_job(&running, true);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let jobs_after: Vec<usize> = names
+        .iter()
+        .map(|n| site.sim.simulator.job_count(n))
+        .collect();
+    assert_eq!(jobs_before, jobs_after);
+
+    let audit = site.audit().await;
+    let sweep = audit
+        .iter()
+        .find(|e| e.action == "bulk.interrupted")
+        .expect("the sweep is audited");
+    assert_eq!(sweep.user, "vbdash");
+    assert!(
+        sweep
+            .outcome
+            .contains("2 not started, 1 no longer followed")
+    );
+}
+
+#[tokio::test]
+async fn stop_stops_the_appliances_not_yet_started_and_says_who() {
+    let names = ["vc-s1", "vc-s2", "vc-s3"];
+    let site = bulk_site(&names, 1).await;
+    let form = "appliances=vc-s1&appliances=vc-s2&appliances=vc-s3&preset=web\
+                &reason=patch+window&confirm=yes";
+    let started = site.post("/fleet/backup", form).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let id = run_id(&started.location);
+    site.wait_for(id, BulkState::Started, 1).await;
+    let summary = site.get(&started.location).await;
+    assert!(
+        summary.body.contains("id=\"bulk-stop\""),
+        "{}",
+        summary.body
+    );
+
+    let stop = site.post(&format!("{}/stop", started.location), "").await;
+    assert_eq!(stop.status, StatusCode::SEE_OTHER, "{}", stop.body);
+    let run = site.wait_for(id, BulkState::Stopped, 2).await;
+    assert_eq!(run.stopped.as_ref().map(|(u, _)| u.as_str()), Some("local"));
+    let running = run
+        .items
+        .iter()
+        .find(|i| i.state == BulkState::Started)
+        .expect("the backup already running goes on")
+        .appliance
+        .clone();
+
+    assert!(site.sim.simulator.finish_running_job(&running, true));
+    site.wait_for(id, BulkState::Succeeded, 1).await;
+    let rows = site.get(&format!("{}/rows", started.location)).await;
+    assert!(
+        rows.body.contains("1 succeeded, 2 stopped"),
+        "{}",
+        rows.body
+    );
+    assert!(rows.body.contains("stopped by local"));
+    assert!(!rows.body.contains("hx-trigger"));
+    assert!(
+        !rows.body.contains("id=\"bulk-stop\""),
+        "nothing left to stop"
+    );
+    for name in names.iter().filter(|n| **n != running) {
+        assert!(
+            !site.sim.simulator.finish_running_job(name, true),
+            "{name} was started after Stop"
+        );
+    }
+
+    let audit = site.audit().await;
+    let stop = audit.iter().find(|e| e.action == "bulk.stop").unwrap();
+    assert_eq!(stop.user, "local");
+    assert!(
+        stop.outcome.contains("2 appliances not started"),
+        "{stop:?}"
+    );
+    assert_eq!(
+        audit.iter().filter(|e| e.action == "backup.start").count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_filter_selection_is_resolved_by_the_server_when_the_run_starts() {
+    let names = ["vc-a1", "vc-a2", "vc-b1"];
+    let site = bulk_site(&names, 2).await;
+
+    // The fleet page: a tick per row and a button for every row of the filter, which the
+    // refreshed rows carry along with the filter they were built with.
+    let fleet = site.get("/").await;
+    assert_eq!(fleet.body.matches("class=\"row-pick\"").count(), 3);
+    assert!(
+        fleet.body.contains("Back up all 3 appliances"),
+        "{}",
+        fleet.body
+    );
+    let rows = site.get("/fleet/rows?q=vc-a").await;
+    assert!(
+        rows.body
+            .contains("id=\"fleet-pick-filter\" class=\"pick-filter\" hx-swap-oob")
+    );
+    assert!(rows.body.contains("name=\"q\" value=\"vc-a\""));
+    assert!(
+        rows.body.contains("Back up all 2 rows of this filter"),
+        "{}",
+        rows.body
+    );
+
+    let form = site.get("/fleet/backup?scope=filter&q=vc-a").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("2 now"), "{}", form.body);
+
+    let chosen = "scope=filter&status=&tag=&q=vc-a&preset=web&reason=filter+run";
+    let review = site.post("/fleet/backup/review", chosen).await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.body);
+    assert!(review.body.contains("Start 2 backups"), "{}", review.body);
+    assert!(
+        !review.body.contains("name=\"appliances\""),
+        "the filter travels, not the names"
+    );
+    assert!(review.body.contains("name=\"expected\" value=\"2\""));
+
+    // "Change…" leads back to the form with the same choices, and no token in the address.
+    let change = Html::parse_document(&review.body)
+        .select(&Selector::parse("#bulk-change").unwrap())
+        .next()
+        .and_then(|a| a.value().attr("href").map(str::to_owned))
+        .unwrap();
+    assert!(!change.contains("csrf"), "{change}");
+    let again = site.get(&change).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(
+        again.body.contains("value=\"filter run\""),
+        "{}",
+        again.body
+    );
+    assert!(again.body.contains("2 now"));
+
+    // Between the confirmation and the start the filter came to match another number:
+    // nothing starts, and the count is shown again.
+    let stale = site
+        .post("/fleet/backup", &format!("{chosen}&expected=3&confirm=yes"))
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    assert!(stale.body.contains("now holds 2 appliances, not the 3"));
+    assert!(site.audit().await.is_empty());
+
+    let started = site
+        .post("/fleet/backup", &format!("{chosen}&expected=2&confirm=yes"))
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let run = site
+        .store
+        .bulk_run(run_id(&started.location))
+        .await
+        .unwrap()
+        .unwrap();
+    let asked: Vec<&str> = run.items.iter().map(|i| i.appliance.as_str()).collect();
+    assert_eq!(asked, ["vc-a1", "vc-a2"]);
+    assert!(run.selection.contains("vc-a"), "{}", run.selection);
+    site.wait_for(run.id, BulkState::Started, 2).await;
+    assert!(!site.sim.simulator.finish_running_job("vc-b1", true));
+}
+
+#[tokio::test]
+async fn bad_input_shows_the_same_form_again_with_values_and_reasons() {
+    let site = site().await;
+    let jobs_before = site.sim.simulator.job_count(API);
+    let bad_password = "Zq9shortpw";
+
+    let backup = site
+        .post(
+            &format!("/appliances/{API}/backup"),
+            &format!("preset=offsite&comment=keep+me&backup_password={bad_password}"),
+        )
+        .await;
+    assert_eq!(backup.status, StatusCode::BAD_REQUEST, "{}", backup.body);
+    let doc = Html::parse_document(&backup.body);
+    let one = |css: &str| {
+        doc.select(&Selector::parse(css).unwrap())
+            .next()
+            .unwrap_or_else(|| panic!("{css} missing"))
+            .value()
+            .clone()
+    };
+    assert!(one("#backup_password-error").attr("class").is_some());
+    assert_eq!(one("#comment").attr("value"), Some("keep me"));
+    assert!(one("option[value=offsite]").attr("selected").is_some());
+    assert!(
+        one("input[value=seat]").attr("checked").is_none(),
+        "unticked stays so"
+    );
+    assert!(
+        !backup.body.contains(bad_password),
+        "a password is never shown again"
+    );
+    assert!(backup.body.contains("<form"), "the form, not an error page");
+
+    let validate = site
+        .post(&format!("/appliances/{API}/validate"), "preset=nope")
+        .await;
+    assert_eq!(validate.status, StatusCode::BAD_REQUEST);
+    assert!(validate.body.contains("id=\"preset-error\""));
+
+    let schedule = site
+        .post(
+            &format!("/appliances/{API}/schedule"),
+            &format!(
+                "preset=web&hour=24&minute=15&days=TUESDAY&max_count=5&backup_password=\
+                 {bad_password}"
+            ),
+        )
+        .await;
+    assert_eq!(
+        schedule.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        schedule.body
+    );
+    let doc = Html::parse_document(&schedule.body);
+    let one = |css: &str| {
+        doc.select(&Selector::parse(css).unwrap())
+            .next()
+            .unwrap_or_else(|| panic!("{css} missing"))
+            .value()
+            .clone()
+    };
+    assert!(schedule.body.contains("id=\"hour-error\""));
+    assert!(schedule.body.contains("id=\"backup_password-error\""));
+    assert_eq!(one("#hour").attr("value"), Some("24"));
+    assert_eq!(one("#minute").attr("value"), Some("15"));
+    assert_eq!(one("#max_count").attr("value"), Some("5"));
+    assert!(one("input[value=TUESDAY]").attr("checked").is_some());
+    assert!(one("input[value=MONDAY]").attr("checked").is_none());
+    assert!(!schedule.body.contains(bad_password));
+
+    let bulk = site
+        .post(
+            "/fleet/backup/review",
+            &format!("appliances={API}&preset=web&reason="),
+        )
+        .await;
+    assert_eq!(bulk.status, StatusCode::BAD_REQUEST, "{}", bulk.body);
+    assert!(bulk.body.contains("id=\"reason-error\""));
+    assert!(bulk.body.contains(&format!("value=\"{API}\" checked")));
+    let unknown = site
+        .post(
+            "/fleet/backup",
+            "appliances=vc-nope&preset=web&reason=x&confirm=yes",
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(unknown.body.contains("no appliance is named vc-nope"));
+
+    assert_eq!(site.sim.simulator.job_count(API), jobs_before);
+    assert!(
+        site.audit().await.is_empty(),
+        "nothing half-done is recorded"
+    );
 }

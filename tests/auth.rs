@@ -349,6 +349,18 @@ const MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
         [401, 403, 400, 400],
     ),
     (
+        "POST",
+        "/fleet/backup/review",
+        "/fleet/backup/review",
+        [401, 403, 400, 400],
+    ),
+    (
+        "POST",
+        "/fleet/backup/runs/{id}/stop",
+        "/fleet/backup/runs/1/stop",
+        [401, 403, 404, 404],
+    ),
+    (
         "GET",
         "/fleet/backup/runs/{id}",
         "/fleet/backup/runs/1",

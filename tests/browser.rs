@@ -436,3 +436,226 @@ async fn an_acknowledgement_from_the_appliance_page_marks_its_fleet_row() {
     browser.close().await.unwrap();
     server.stop().await;
 }
+
+/// Saves a screenshot of the page into the folder named by `VBDASH_TEST_SCREENSHOTS`, when
+/// it is set, for people to look at; the test does not depend on it.
+async fn keep_screenshot(browser: &Client, name: &str) {
+    let Ok(dir) = std::env::var("VBDASH_TEST_SCREENSHOTS") else {
+        return;
+    };
+    let png = browser.screenshot().await.unwrap();
+    std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+}
+
+/// The appliances whose tick box is ticked on the fleet page, read in one script call.
+async fn ticked(browser: &Client) -> Vec<String> {
+    let script = "return Array.from(document.querySelectorAll('input.row-pick:checked'))\
+                  .map(b => b.value).sort();";
+    let value = browser.execute(script, vec![]).await.unwrap();
+    serde_json::from_value(value).unwrap()
+}
+
+/// Waits until `script` returns true.
+async fn wait_until(browser: &Client, script: &str, what: &str) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if browser.execute(script, vec![]).await.unwrap() == json!(true) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_ticked_on_the_fleet_page_outlive_refreshes_and_back_up_together() {
+    let driver = start_chromedriver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tuning = DemoTuning {
+        poll_interval: Duration::from_secs(2),
+        running_interval: Duration::from_secs(1),
+        refresh: Duration::from_secs(1),
+        job_minutes: 240,
+        history_days: 3,
+    };
+    let mut fleet = demo::prepare(
+        dir.path().join("bulk.db"),
+        "127.0.0.1:0".parse().unwrap(),
+        &tuning,
+    )
+    .await
+    .unwrap();
+    fleet.config.presets = vec![vbdash::config::Preset {
+        name: "web".into(),
+        url: url::Url::parse("https://backup-02.example.test/vcsa").unwrap(),
+        location_type: vbdash::vcenter::location::LocationType::Https,
+        user: None,
+        password: None,
+    }];
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = app::start(&fleet.config, listener, FirstPoll::BeforeServing)
+        .await
+        .unwrap();
+    let (browser, _profile) = open_browser(&driver).await;
+    browser
+        .goto(&format!("http://{}/", server.addr))
+        .await
+        .unwrap();
+
+    // Tick two rows the way a click does (the rows are replaced every second, so the
+    // box is found and clicked in one call).
+    let picked = ["vcsa-ams-01", "vcsa-lon-01"];
+    for name in picked {
+        let click = "const box = document.querySelector(\
+                     `tr[data-appliance='${arguments[0]}'] input.row-pick`);\
+                     box.click(); return box.checked;";
+        let checked = browser.execute(click, vec![json!(name)]).await.unwrap();
+        assert_eq!(checked, json!(true), "{name}");
+    }
+
+    // Count the refreshes of the rows from now on, and wait for two.
+    browser
+        .execute(
+            "window.vbdashRowSwaps = 0; document.body.addEventListener('htmx:afterSettle', \
+             e => { if (e.target.id === 'fleet-rows') { window.vbdashRowSwaps += 1; } }); \
+             return 0;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_until(
+        &browser,
+        "return (window.vbdashRowSwaps || 0) >= 2;",
+        "the rows never refreshed",
+    )
+    .await;
+    assert_eq!(
+        ticked(&browser).await,
+        picked,
+        "the ticks survive the refresh"
+    );
+    let count = browser
+        .find(Locator::Id("fleet-pick-count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(count, "2 selected");
+    keep_screenshot(&browser, "fleet-selection").await;
+    browser
+        .execute(
+            "document.querySelector('input.row-pick:checked').scrollIntoView(); return 0;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    keep_screenshot(&browser, "fleet-selection-rows").await;
+
+    // Narrowing the filter hides one ticked row: it stays selected, and the button for the
+    // whole filter follows the filter the rows were built with.
+    browser
+        .find(Locator::Css("#fleet-filter input[name=q]"))
+        .await
+        .unwrap()
+        .send_keys("ams")
+        .await
+        .unwrap();
+    wait_until(
+        &browser,
+        "const b = document.getElementById('pick-filter');\
+         return !!b && b.textContent.includes('1 row of this filter');",
+        "the filter button never followed the filter",
+    )
+    .await;
+    assert_eq!(ticked(&browser).await, ["vcsa-ams-01"]);
+    let count = browser
+        .find(Locator::Id("fleet-pick-count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(count, "2 selected (1 not shown)");
+    keep_screenshot(&browser, "fleet-selection-filtered").await;
+
+    browser
+        .find(Locator::Id("pick-selected"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let reason = browser
+        .wait()
+        .for_element(Locator::Id("reason"))
+        .await
+        .unwrap();
+    let offered = browser
+        .execute(
+            "return Array.from(document.querySelectorAll('input[name=appliances]:checked'))\
+             .map(b => b.value).sort();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(offered, json!(picked), "both ticks reach the form");
+    reason.send_keys("before the patch window").await.unwrap();
+    browser
+        .find(Locator::Id("bulk-review"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let count = browser
+        .wait()
+        .for_element(Locator::Id("bulk-count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(count.starts_with("2 "), "{count}");
+    keep_screenshot(&browser, "bulk-confirm").await;
+    browser
+        .find(Locator::Id("bulk-start"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // Both backups start; the appliances finish them; the summary follows to the end.
+    browser
+        .wait()
+        .for_element(Locator::Id("bulk-counts"))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut finished = Vec::new();
+    while finished.len() < picked.len() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the backups never ran"
+        );
+        for name in picked {
+            if !finished.contains(&name) && fleet.simulator.finish_running_job(name, true) {
+                finished.push(name);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_until(
+        &browser,
+        "const c = document.getElementById('bulk-counts');\
+         return !!c && c.textContent.includes('2 succeeded') \
+           && c.textContent.includes('finished');",
+        "the summary never reached its outcomes",
+    )
+    .await;
+    keep_screenshot(&browser, "bulk-summary").await;
+
+    browser.close().await.unwrap();
+    server.stop().await;
+}

@@ -10,7 +10,8 @@
 //! the fleet rebuilt at a past moment; `history` holds the pure rules that read meaning
 //! into those rows; `users` and `sessions` hold who may sign in; `acks` holds the
 //! acknowledgements (mirrored in memory) and `silence` answers whether an appliance is
-//! acknowledged or in a maintenance window, without touching the database.
+//! acknowledged or in a maintenance window, without touching the database; `bulk` holds
+//! bulk backup runs and where each of their appliances stands.
 //! `api_tokens` holds the digests of the JSON API's tokens; `job_search` and
 //! `run_summary` are the API's reads.
 
@@ -19,6 +20,7 @@ mod actions;
 mod api_tokens;
 mod appliances;
 mod as_of;
+mod bulk;
 mod daily_rates;
 mod health;
 pub mod history;
@@ -48,6 +50,7 @@ pub use acks::{
 pub use actions::{AuditEntry, AuditFilter};
 pub use api_tokens::{ApiToken, TokenScope};
 pub use appliances::ApplianceSettings;
+pub use bulk::{BulkItemRecord, BulkRunRecord, BulkState, InterruptedRun, NewBulkRun};
 pub use job_search::{FoundJob, JobCursor, JobSearch, MAX_SEARCH_LIMIT};
 pub use jobs::{JobPage, StoredJob};
 pub use run_summary::RunSummary;

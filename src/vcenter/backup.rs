@@ -96,6 +96,8 @@ pub struct ScheduleSpec {
     pub location_user: Option<String>,
     /// Password at the location.
     pub location_password: Option<Secret>,
+    /// Encrypts the scheduled backups; `None` leaves them unencrypted.
+    pub backup_password: Option<Secret>,
     /// Whether the schedule runs.
     pub enable: bool,
     /// Hour, 0 to 23.
@@ -118,6 +120,9 @@ impl ScheduleSpec {
         }
         if let Some(password) = &self.location_password {
             spec.insert("location_password".into(), json!(password.expose()));
+        }
+        if let Some(password) = &self.backup_password {
+            spec.insert("backup_password".into(), json!(password.expose()));
         }
         spec.insert("enable".into(), json!(self.enable));
         let mut recurrence = json!({ "hour": self.hour, "minute": self.minute });
@@ -296,6 +301,7 @@ mod tests {
             location: "nfs://h/p".into(),
             location_user: None,
             location_password: None,
+            backup_password: None,
             enable: true,
             hour: 2,
             minute: 0,
@@ -304,6 +310,7 @@ mod tests {
         };
         let rest = spec.create_body(ApiGeneration::Rest, "default");
         assert!(rest.get("schedule").is_none());
+        assert!(rest["spec"].get("backup_password").is_none());
         assert_eq!(rest["spec"]["recurrence_info"]["days"], json!(["MONDAY"]));
         let api = spec.create_body(ApiGeneration::Api, "default");
         assert_eq!(api["schedule"], "default");

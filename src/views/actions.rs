@@ -51,6 +51,52 @@ pub struct BackupFormPage {
     pub parts_problem: Option<String>,
     /// Longest comment accepted.
     pub max_comment: usize,
+    /// Preset chosen before, when the form is shown again.
+    pub chosen_preset: String,
+    /// Comment typed before.
+    pub comment: String,
+    /// Why the form was refused, per field.
+    pub errors: FieldErrors,
+}
+
+/// Why a form was refused, one reason per field, shown next to the field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    /// Adds the reason `why` for `field`; a field keeps its first reason only.
+    pub fn add(&mut self, field: &'static str, why: impl Into<String>) {
+        if self.get(field).is_none() {
+            self.0.push((field, why.into()));
+        }
+    }
+
+    /// The reason given for `field`, if any.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, why)| why.as_str())
+    }
+
+    /// True when nothing was refused.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every (field, reason), in the order found.
+    pub fn all(&self) -> &[(&'static str, String)] {
+        &self.0
+    }
+
+    /// Every reason in one sentence, for logs and audit-free refusals.
+    pub fn sentence(&self) -> String {
+        self.0
+            .iter()
+            .map(|(field, why)| format!("{field}: {why}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 /// How an action ended, for the outcome page.

@@ -74,6 +74,42 @@ impl FleetFilter {
         }
     }
 
+    /// The appliances of `fleet` this filter shows, worst first then by name, as the
+    /// fleet page lists them (without its row cap).
+    pub fn select<'a>(
+        &self,
+        fleet: &'a [ApplianceOverview],
+        now: DateTime<Utc>,
+    ) -> Vec<&'a ApplianceOverview> {
+        let mut judged: Vec<(&ApplianceOverview, Verdict)> = fleet
+            .iter()
+            .filter(|o| self.matches_tag_and_text(o))
+            .map(|o| (o, o.verdict(now)))
+            .filter(|(_, v)| self.status.is_none_or(|wanted| v.status == wanted))
+            .collect();
+        judged.sort_by(|(a, va), (b, vb)| va.status.cmp(&vb.status).then(a.name.cmp(&b.name)));
+        judged.into_iter().map(|(o, _)| o).collect()
+    }
+
+    /// The filter in words, such as "status failed, tag prod"; "no filter" when empty.
+    pub fn words(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(status) = self.status {
+            parts.push(format!("status {}", status.label()));
+        }
+        if let Some(tag) = &self.tag {
+            parts.push(format!("tag {tag}"));
+        }
+        if let Some(q) = &self.q {
+            parts.push(format!("text \u{201c}{q}\u{201d}"));
+        }
+        if parts.is_empty() {
+            "no filter".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    }
+
     fn matches_tag_and_text(&self, o: &ApplianceOverview) -> bool {
         let tag_ok = self
             .tag
@@ -271,6 +307,39 @@ pub struct FleetRowsFragment {
     pub counts: Counts,
     /// Set when the fragment is sent alone, so the counts travel out of band.
     pub counts_out_of_band: bool,
+    /// The filter for the bulk backup bar, refreshed with the rows.
+    pub pick: Option<PickFilter>,
+}
+
+/// The filter as the "back up every row of this filter" button sends it: the server finds
+/// the appliances again when the run starts, so no list of names travels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickFilter {
+    /// Status word, or empty.
+    pub status: String,
+    /// Tag, or empty.
+    pub tag: String,
+    /// Text, or empty.
+    pub q: String,
+    /// Appliances the filter matches now, rows beyond the cap included.
+    pub matching: usize,
+    /// The filter in words.
+    pub words: String,
+}
+
+impl PickFilter {
+    fn new(filter: &FleetFilter, matching: usize) -> PickFilter {
+        PickFilter {
+            status: filter
+                .status
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            tag: filter.tag.clone().unwrap_or_default(),
+            q: filter.q.clone().unwrap_or_default(),
+            matching,
+            words: filter.words(),
+        }
+    }
 }
 
 /// A status option of the filter form.
@@ -305,6 +374,8 @@ pub struct FleetPage {
     pub counts: Counts,
     /// Always false on the page: the counts are in place.
     pub counts_out_of_band: bool,
+    /// The filter for the bulk backup bar.
+    pub pick: Option<PickFilter>,
     /// Options of the status select.
     pub statuses: Vec<StatusOption>,
     /// Options of the tag select.
@@ -398,6 +469,7 @@ pub fn rows_fragment_silenced(
         rows_left_out: matching.len().saturating_sub(MAX_ROWS),
         counts,
         counts_out_of_band: true,
+        pick: Some(PickFilter::new(filter, matching.len())),
     }
 }
 
@@ -498,6 +570,7 @@ pub fn page(
         rows_left_out: fragment.rows_left_out,
         counts: fragment.counts,
         counts_out_of_band: false,
+        pick: fragment.pick,
         statuses,
         tags,
         q: filter.q.clone().unwrap_or_default(),

@@ -953,6 +953,8 @@ pub struct AsOfPage {
     pub counts: Counts,
     /// Always false: the counts are on the page.
     pub counts_out_of_band: bool,
+    /// Always `None`: the past offers no bulk backup, so its rows have no ticks.
+    pub pick: Option<fleet::PickFilter>,
     /// Appliances patched since their last good backup, as of then.
     pub patched: usize,
 }
@@ -968,6 +970,7 @@ pub fn as_of_page(fleet_then: &[ApplianceOverview], at: DateTime<Utc>, zone: Tz)
         rows_left_out: fragment.rows_left_out,
         counts: fragment.counts,
         counts_out_of_band: false,
+        pick: None,
         patched: fleet_then
             .iter()
             .filter(|o| BuildMatch::new(o).patched)

@@ -1,5 +1,7 @@
 //! Starting a backup on one appliance: the form and the start itself.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -14,7 +16,7 @@ use crate::domain::{Job, JobType};
 use crate::vcenter::backup::is_feature_in_use;
 use crate::vcenter::{ApplianceClient, VcError};
 use crate::views::actions::{
-    BackupFormPage, OutcomePage, PartChoice, PresetChoice, Tone, part_size_words,
+    BackupFormPage, FieldErrors, OutcomePage, PartChoice, PresetChoice, Tone, part_size_words,
 };
 use crate::views::format::path_segment;
 use crate::web::AppState;
@@ -29,6 +31,31 @@ pub(crate) fn appliance_href(name: &str) -> String {
     format!("/appliances/{}", path_segment(name))
 }
 
+/// What a refused form brings back: the values typed (never a password) and the reasons.
+#[derive(Default)]
+pub(crate) struct Kept {
+    /// Preset chosen.
+    pub preset: String,
+    /// Parts ticked; `None` shows the appliance's defaults.
+    pub parts: Option<Vec<String>>,
+    /// Comment typed.
+    pub comment: String,
+    /// Reasons, per field.
+    pub errors: FieldErrors,
+}
+
+impl Kept {
+    /// The values of `fields` with `errors`.
+    pub fn from_form(fields: &FormFields, errors: FieldErrors) -> Kept {
+        Kept {
+            preset: fields.kept("preset"),
+            parts: Some(fields.all("parts").into_iter().map(str::to_owned).collect()),
+            comment: fields.kept("comment"),
+            errors,
+        }
+    }
+}
+
 /// `GET /appliances/{name}/backup`: the form, with the presets this appliance's version
 /// accepts and the parts it lists.
 pub async fn form_page(
@@ -36,6 +63,15 @@ pub async fn form_page(
     name: Result<Path<String>, PathRejection>,
 ) -> Result<BackupFormPage, WebError> {
     let Path(name) = name?;
+    backup_form(&state, name, Kept::default()).await
+}
+
+/// The backup form of appliance `name`, filled with `kept`.
+pub(crate) async fn backup_form(
+    state: &AppState,
+    name: String,
+    kept: Kept,
+) -> Result<BackupFormPage, WebError> {
     let overview = state
         .store
         .appliance_overview(&name)
@@ -49,17 +85,13 @@ pub async fn form_page(
         (None, Some(client)) => client.version().await.ok().map(|v| v.version),
         (None, None) => None,
     };
-    let (offered, hidden) = preset_choices(&state, version.as_deref());
-    let (parts, parts_problem) = match client {
-        Some(client) => match list_parts(client).await {
-            Ok(parts) => (parts, None),
-            Err(err) => (Vec::new(), Some(err.to_string())),
-        },
-        None => (
-            Vec::new(),
-            Some("vbdash has no connection to this appliance".to_owned()),
-        ),
-    };
+    let (offered, hidden) = preset_choices(state, version.as_deref());
+    let (mut parts, parts_problem) = part_choices(client).await;
+    if let Some(ticked) = &kept.parts {
+        for part in &mut parts {
+            part.checked = !part.optional || ticked.contains(&part.id);
+        }
+    }
 
     Ok(BackupFormPage {
         appliance_href: appliance_href(&name),
@@ -70,6 +102,9 @@ pub async fn form_page(
         parts,
         parts_problem,
         max_comment: form::MAX_COMMENT_CHARS,
+        chosen_preset: kept.preset,
+        comment: kept.comment,
+        errors: kept.errors,
     })
 }
 
@@ -90,6 +125,22 @@ fn preset_choices(
         .partition(|choice| choice.hidden_because.is_none())
 }
 
+/// The parts the appliance lists, with their sizes, or why they cannot be listed.
+pub(crate) async fn part_choices(
+    client: Option<&Arc<ApplianceClient>>,
+) -> (Vec<PartChoice>, Option<String>) {
+    let Some(client) = client else {
+        return (
+            Vec::new(),
+            Some("vbdash has no connection to this appliance".to_owned()),
+        );
+    };
+    match list_parts(client).await {
+        Ok(parts) => (parts, None),
+        Err(err) => (Vec::new(), Some(err.to_string())),
+    }
+}
+
 async fn list_parts(client: &ApplianceClient) -> Result<Vec<PartChoice>, VcError> {
     let parts = client.parts().await?;
     let mut choices = Vec::with_capacity(parts.len());
@@ -108,7 +159,8 @@ async fn list_parts(client: &ApplianceClient) -> Result<Vec<PartChoice>, VcError
 }
 
 /// `POST /appliances/{name}/backup`: checks the form, starts the backup, records the job
-/// as the appliance returned it and sends the browser to the job page.
+/// as the appliance returned it and sends the browser to the job page. Bad input shows the
+/// form again with its reasons and sends nothing.
 pub async fn start(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -119,6 +171,7 @@ pub async fn start(
     let fields = FormFields::parse(&body);
 
     match start_from_fields(&state, &user, &name, &fields).await? {
+        StartOutcome::BadFields(errors) => refused_form(&state, name, &fields, errors).await,
         StartOutcome::Started(job) => {
             let href = format!("{}/jobs/{}", appliance_href(&name), job.id);
             Ok(Redirect::to(&href).into_response())
@@ -144,8 +197,10 @@ pub async fn start(
     }
 }
 
-/// How a start that passed the checks ended.
+/// How a start ended.
 pub(crate) enum StartOutcome {
+    /// The fields were refused, each with its reason; nothing was sent or recorded.
+    BadFields(FieldErrors),
     /// The appliance started the job; it is recorded.
     Started(Box<Job>),
     /// The appliance refused; the status and words say why.
@@ -159,14 +214,18 @@ pub(crate) enum StartOutcome {
 
 /// Checks the fields of a start (a form, or the JSON API's body), starts the backup on
 /// `name`, records the job as the appliance returned it, and writes the audit line with
-/// `user` as the actor. Bad input is an error and records nothing.
+/// `user` as the actor. Bad input is refused field by field and records nothing.
 pub(crate) async fn start_from_fields(
     state: &AppState,
     user: &CurrentUser,
     name: &str,
     fields: &FormFields,
 ) -> Result<StartOutcome, WebError> {
-    let (preset, request, client) = form::checked_request(state, name, fields).await?;
+    let (preset, request) = match form::checked_request(state, name, fields).await {
+        Ok(checked) => checked,
+        Err(errors) => return Ok(StartOutcome::BadFields(errors)),
+    };
+    let client = super::client_of(&state.actions, name)?;
 
     let audit = Audit {
         user,
@@ -210,6 +269,18 @@ pub(crate) async fn start_from_fields(
             })
         }
     }
+}
+
+/// The backup form again, as a 400, with what was typed and why it was refused.
+pub(crate) async fn refused_form(
+    state: &AppState,
+    name: String,
+    fields: &FormFields,
+    errors: FieldErrors,
+) -> Result<Response, WebError> {
+    tracing::info!(appliance.name = %name, refused = %errors.sentence(), "backup form refused");
+    let page = backup_form(state, name, Kept::from_form(fields, errors)).await?;
+    Ok((StatusCode::BAD_REQUEST, page).into_response())
 }
 
 /// Status and words of a start the appliance refused.

@@ -1,5 +1,5 @@
 //! Reading action forms: repeated fields (`parts`), secrets kept masked, and every
-//! refusal naming the field and the reason.
+//! refusal collected per field so the form can be shown again with its reasons.
 
 use axum::body::Bytes;
 
@@ -7,12 +7,16 @@ use super::Actions;
 use crate::config::Preset;
 use crate::domain::text::bounded;
 use crate::secret::Secret;
+use crate::store::Store;
+use crate::vcenter::ApplianceClient;
 use crate::vcenter::backup::BackupRequest;
 use crate::vcenter::backup_password;
-use crate::web::error::WebError;
+use crate::views::actions::FieldErrors;
 
 /// Longest comment accepted.
 pub const MAX_COMMENT_CHARS: usize = 200;
+/// Longest reason accepted.
+pub const MAX_REASON_CHARS: usize = 200;
 /// Most parts one request may name.
 const MAX_PARTS: usize = 32;
 
@@ -22,8 +26,21 @@ pub struct FormFields(Vec<(String, String)>);
 impl FormFields {
     /// Parses a urlencoded body.
     pub fn parse(body: &Bytes) -> FormFields {
+        FormFields::from_encoded(url::form_urlencoded::parse(body))
+    }
+
+    /// Parses a query string.
+    pub fn from_query(query: Option<&str>) -> FormFields {
+        FormFields::from_encoded(url::form_urlencoded::parse(
+            query.unwrap_or_default().as_bytes(),
+        ))
+    }
+
+    fn from_encoded<'a>(
+        pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
+    ) -> FormFields {
         FormFields(
-            url::form_urlencoded::parse(body)
+            pairs
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
         )
@@ -41,6 +58,11 @@ impl FormFields {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty())
+    }
+
+    /// The first value of `key`, trimmed, or the empty string: for showing a form again.
+    pub fn kept(&self, key: &str) -> String {
+        self.one(key).map(|v| bounded(v, 500)).unwrap_or_default()
     }
 
     /// Every non-blank value of `key`.
@@ -63,40 +85,39 @@ impl FormFields {
     }
 }
 
-/// A 400 that names the field and says that nothing was sent.
-pub fn refuse(field: &str, why: &str) -> WebError {
-    WebError::BadRequest(format!(
-        "The field \u{201c}{field}\u{201d} cannot be used: {why}. Nothing was sent to the \
-         appliance."
-    ))
-}
-
-/// The preset the form names.
-pub fn preset<'a>(actions: &'a Actions, fields: &FormFields) -> Result<&'a Preset, WebError> {
-    let name = fields
-        .one("preset")
-        .ok_or_else(|| refuse("preset", "choose a backup location"))?;
-    actions.preset(name).ok_or_else(|| {
-        refuse(
+/// The preset the form names, or its reason in `errors`.
+pub fn preset<'a>(
+    actions: &'a Actions,
+    fields: &FormFields,
+    errors: &mut FieldErrors,
+) -> Option<&'a Preset> {
+    let Some(name) = fields.one("preset") else {
+        errors.add("preset", "choose a backup location");
+        return None;
+    };
+    let found = actions.preset(name);
+    if found.is_none() {
+        errors.add(
             "preset",
-            &format!("no preset is named {}", bounded(name, 64)),
-        )
-    })
+            format!("no preset is named {}", bounded(name, 64)),
+        );
+    }
+    found
 }
 
 /// Checks the location type against the appliance's version.
-pub fn check_supported(preset: &Preset, version: Option<&str>) -> Result<(), WebError> {
-    preset
-        .location_type
-        .supported_by(version)
-        .map_err(|why| refuse("preset", &why))
+pub fn check_supported(preset: &Preset, version: Option<&str>, errors: &mut FieldErrors) {
+    if let Err(why) = preset.location_type.supported_by(version) {
+        errors.add("preset", why);
+    }
 }
 
-/// The backup request of a start or validate form.
-pub fn backup_request(preset: &Preset, fields: &FormFields) -> Result<BackupRequest, WebError> {
+/// The part ids ticked, each checked.
+pub fn parts(fields: &FormFields, errors: &mut FieldErrors) -> Vec<String> {
     let parts = fields.all("parts");
     if parts.len() > MAX_PARTS {
-        return Err(refuse("parts", "too many parts"));
+        errors.add("parts", "too many parts");
+        return Vec::new();
     }
     let part_ok = |p: &&str| {
         p.len() <= 64
@@ -104,32 +125,69 @@ pub fn backup_request(preset: &Preset, fields: &FormFields) -> Result<BackupRequ
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     };
     if let Some(bad) = parts.iter().find(|p| !part_ok(p)) {
-        return Err(refuse(
+        errors.add(
             "parts",
-            &format!("\u{201c}{}\u{201d} is not a part id", bounded(bad, 64)),
-        ));
+            format!("\u{201c}{}\u{201d} is not a part id", bounded(bad, 64)),
+        );
+        return Vec::new();
     }
+    parts.into_iter().map(str::to_owned).collect()
+}
 
-    let comment = fields.one("comment").map(str::to_owned);
-    if let Some(c) = &comment {
-        if c.chars().count() > MAX_COMMENT_CHARS {
-            return Err(refuse(
-                "comment",
-                &format!("it is longer than {MAX_COMMENT_CHARS} characters"),
-            ));
+/// The encryption password, checked against the appliance's rule. Never kept anywhere
+/// else than the request it goes into.
+pub fn backup_password(fields: &FormFields, errors: &mut FieldErrors) -> Option<Secret> {
+    let password = fields.secret("backup_password")?;
+    match backup_password::check(password.expose()) {
+        Ok(()) => Some(password),
+        Err(why) => {
+            errors.add("backup_password", why);
+            None
         }
-        if c.chars().any(char::is_control) {
-            return Err(refuse("comment", "it holds control characters"));
-        }
     }
+}
 
-    let backup_password = fields.secret("backup_password");
-    if let Some(password) = &backup_password {
-        backup_password::check(password.expose()).map_err(|why| refuse("backup_password", &why))?;
+/// A one-line text of at most `max` characters, such as a comment or a reason.
+pub fn line(
+    fields: &FormFields,
+    field: &'static str,
+    max: usize,
+    errors: &mut FieldErrors,
+) -> Option<String> {
+    let text = fields.one(field)?;
+    if text.chars().count() > max {
+        errors.add(field, format!("it is longer than {max} characters"));
+        return None;
     }
+    if text.chars().any(char::is_control) {
+        errors.add(field, "keep it to one line without control characters");
+        return None;
+    }
+    Some(text.to_owned())
+}
 
-    Ok(BackupRequest {
-        parts: parts.into_iter().map(str::to_owned).collect(),
+/// The reason of a bulk run: required, one line.
+pub fn reason(fields: &FormFields, errors: &mut FieldErrors) -> Option<String> {
+    let reason = line(fields, "reason", MAX_REASON_CHARS, errors);
+    if reason.is_none() && errors.get("reason").is_none() {
+        errors.add("reason", "say why these backups are needed");
+    }
+    reason
+}
+
+/// The backup request of a start or validate form for `preset`; every problem lands in
+/// `errors` and the request is `None` then.
+pub fn backup_request(
+    preset: Option<&Preset>,
+    fields: &FormFields,
+    errors: &mut FieldErrors,
+) -> Option<BackupRequest> {
+    let parts = parts(fields, errors);
+    let comment = line(fields, "comment", MAX_COMMENT_CHARS, errors);
+    let backup_password = backup_password(fields, errors);
+    let preset = preset?;
+    errors.is_empty().then(|| BackupRequest {
+        parts,
         backup_password,
         location_type: preset.location_type,
         location: preset.url.to_string(),
@@ -141,11 +199,12 @@ pub fn backup_request(preset: &Preset, fields: &FormFields) -> Result<BackupRequ
 
 /// The version an action trusts: the one the poller stored, else the appliance's answer.
 pub async fn known_version(
-    store: &crate::store::Store,
-    client: &crate::vcenter::ApplianceClient,
+    store: &Store,
+    name: &str,
+    client: Option<&ApplianceClient>,
 ) -> Option<String> {
     let stored = store
-        .appliance_overview(client.name())
+        .appliance_overview(name)
         .await
         .ok()
         .flatten()
@@ -154,26 +213,26 @@ pub async fn known_version(
     if stored.is_some() {
         return stored;
     }
-    client.version().await.ok().map(|v| v.version)
+    client?.version().await.ok().map(|v| v.version)
 }
 
-/// A checked backup form for appliance `name`: its preset, the request to send and the
-/// client to send it with. Refuses a preset the appliance's known version does not take.
+/// A checked backup form for appliance `name`: its preset and the request to send.
+/// Refuses a preset the appliance's known version does not take.
 pub async fn checked_request<'a>(
     state: &'a crate::web::AppState,
     name: &str,
     fields: &FormFields,
-) -> Result<
-    (
-        &'a Preset,
-        BackupRequest,
-        &'a std::sync::Arc<crate::vcenter::ApplianceClient>,
-    ),
-    WebError,
-> {
-    let preset = preset(&state.actions, fields)?;
-    let request = backup_request(preset, fields)?;
-    let client = super::client_of(&state.actions, name)?;
-    check_supported(preset, known_version(&state.store, client).await.as_deref())?;
-    Ok((preset, request, client))
+) -> Result<(&'a Preset, BackupRequest), FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let preset = preset(&state.actions, fields, &mut errors);
+    if let Some(preset) = preset {
+        let client = state.actions.client(name).map(|c| &**c);
+        let version = known_version(&state.store, name, client).await;
+        check_supported(preset, version.as_deref(), &mut errors);
+    }
+    let request = backup_request(preset, fields, &mut errors);
+    match (preset, request) {
+        (Some(preset), Some(request)) if errors.is_empty() => Ok((preset, request)),
+        _ => Err(errors),
+    }
 }

@@ -7,12 +7,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::backup::appliance_href;
-use super::form::{self, FormFields, refuse};
+use super::backup::{appliance_href, part_choices};
+use super::form::{self, FormFields};
 use super::{Audit, client_of};
+use crate::config::Preset;
+use crate::domain::Schedule;
+use crate::domain::text::bounded;
 use crate::vcenter::backup::ScheduleSpec;
-use crate::views::actions::{OutcomePage, Tone};
-use crate::views::schedule_form::ScheduleFormPage;
+use crate::views::actions::{FieldErrors, OutcomePage, Tone};
+use crate::views::schedule_form::{DayChoice, ScheduleFormPage};
 use crate::web::AppState;
 use crate::web::auth::CurrentUser;
 use crate::web::error::WebError;
@@ -31,12 +34,115 @@ pub const DAYS: [&str; 7] = [
     "SUNDAY",
 ];
 
-/// `GET /appliances/{name}/schedule`: the schedule form.
+/// What the form shows: the schedule the appliance has, or what was typed.
+struct Shown {
+    preset: String,
+    location_note: Option<String>,
+    hour: String,
+    minute: String,
+    days: Vec<String>,
+    max_count: String,
+    enabled: bool,
+    /// Parts ticked; `None` shows the appliance's defaults.
+    parts: Option<Vec<String>>,
+    errors: FieldErrors,
+}
+
+impl Shown {
+    /// The settings of `schedule`, or a daily 02:00 suggestion when there is none.
+    fn current(schedule: Option<&Schedule>, presets: &[Preset]) -> Shown {
+        let Some(schedule) = schedule else {
+            return Shown {
+                preset: String::new(),
+                location_note: None,
+                hour: "2".to_owned(),
+                minute: "0".to_owned(),
+                days: Vec::new(),
+                max_count: String::new(),
+                enabled: true,
+                parts: None,
+                errors: FieldErrors::default(),
+            };
+        };
+        let preset = presets
+            .iter()
+            .find(|p| same_location(p.url.as_str(), &schedule.location));
+        let (hour, minute) = schedule
+            .time
+            .map_or((String::new(), String::new()), |(h, m)| {
+                (h.to_string(), m.to_string())
+            });
+        Shown {
+            preset: preset.map(|p| p.name.clone()).unwrap_or_default(),
+            location_note: preset.is_none().then(|| {
+                format!(
+                    "The schedule writes to {} now, which no preset names; saving moves it \
+                     to the preset chosen.",
+                    bounded(&schedule.location, 200)
+                )
+            }),
+            hour,
+            minute,
+            days: schedule
+                .days
+                .iter()
+                .filter_map(|d| DAYS.get(d.num_days_from_monday() as usize))
+                .map(|d| (*d).to_owned())
+                .collect(),
+            max_count: schedule
+                .retention
+                .filter(|n| *n > 0)
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            enabled: schedule.enabled,
+            parts: Some(schedule.parts.clone()),
+            errors: FieldErrors::default(),
+        }
+    }
+
+    /// What was typed, with why it was refused. The password is never shown again.
+    fn typed(fields: &FormFields, errors: FieldErrors) -> Shown {
+        Shown {
+            preset: fields.kept("preset"),
+            location_note: None,
+            hour: fields.kept("hour"),
+            minute: fields.kept("minute"),
+            days: fields
+                .all("days")
+                .into_iter()
+                .map(str::to_ascii_uppercase)
+                .collect(),
+            max_count: fields.kept("max_count"),
+            enabled: fields.one("enable") == Some("yes"),
+            parts: Some(fields.all("parts").into_iter().map(str::to_owned).collect()),
+            errors,
+        }
+    }
+}
+
+/// True when a preset URL and a schedule location name the same place; the appliance may
+/// add or drop a trailing slash.
+fn same_location(preset: &str, location: &str) -> bool {
+    preset
+        .trim_end_matches('/')
+        .eq_ignore_ascii_case(location.trim_end_matches('/'))
+}
+
+/// `GET /appliances/{name}/schedule`: the schedule form, filled with the schedule the
+/// appliance has as of the last poll.
 pub async fn form_page(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
 ) -> Result<ScheduleFormPage, WebError> {
     let Path(name) = name?;
+    schedule_form(&state, name, None).await
+}
+
+async fn schedule_form(
+    state: &AppState,
+    name: String,
+    typed: Option<Shown>,
+) -> Result<ScheduleFormPage, WebError> {
     let overview = state
         .store
         .appliance_overview(&name)
@@ -51,16 +157,39 @@ pub async fn form_page(
         .filter(|p| p.location_type.supported_by(version.as_deref()).is_ok())
         .map(|p| p.name.clone())
         .collect();
+    let shown = typed
+        .unwrap_or_else(|| Shown::current(overview.schedule.as_ref(), state.actions.presets()));
+
+    let (mut parts, parts_problem) = part_choices(state.actions.client(&name)).await;
+    if let Some(ticked) = &shown.parts {
+        for part in &mut parts {
+            part.checked = !part.optional || ticked.contains(&part.id);
+        }
+    }
+
     Ok(ScheduleFormPage {
         appliance_href: appliance_href(&name),
         appliance: name,
         existing: overview.schedule.map(|s| s.id),
         presets,
-        days: DAYS.to_vec(),
+        chosen_preset: shown.preset,
+        location_note: shown.location_note,
+        hour: shown.hour,
+        minute: shown.minute,
+        days: DAYS
+            .iter()
+            .map(|d| DayChoice::new(d, shown.days.iter().any(|s| s == d)))
+            .collect(),
+        max_count: shown.max_count,
+        enabled: shown.enabled,
+        parts,
+        parts_problem,
+        errors: shown.errors,
     })
 }
 
 /// `POST /appliances/{name}/schedule`: creates the schedule, or replaces the one there.
+/// Bad input shows the form again with its reasons and sends nothing.
 pub async fn save(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -69,13 +198,21 @@ pub async fn save(
 ) -> Result<Response, WebError> {
     let Path(name) = name?;
     let fields = FormFields::parse(&body);
-    let preset = form::preset(&state.actions, &fields)?;
-    let spec = spec_from(&fields, preset)?;
+    let mut errors = FieldErrors::default();
+    let preset = form::preset(&state.actions, &fields, &mut errors);
+    if let Some(preset) = preset {
+        let client = state.actions.client(&name).map(|c| &**c);
+        let version = form::known_version(&state.store, &name, client).await;
+        form::check_supported(preset, version.as_deref(), &mut errors);
+    }
+    let spec = spec_from(&fields, preset, &mut errors);
+    let (Some(preset), Some(spec)) = (preset, spec) else {
+        return refused(&state, name, &fields, errors).await;
+    };
+    if !errors.is_empty() {
+        return refused(&state, name, &fields, errors).await;
+    }
     let client = client_of(&state.actions, &name)?;
-    form::check_supported(
-        preset,
-        form::known_version(&state.store, client).await.as_deref(),
-    )?;
 
     let existing = state
         .store
@@ -92,7 +229,7 @@ pub async fn save(
         ),
     };
     let detail = format!(
-        "preset {}, {:02}:{:02}, days [{}], keep {}, {}",
+        "preset {}, {:02}:{:02}, days [{}], keep {}, parts [{}], {}{}",
         preset.name,
         spec.hour,
         spec.minute,
@@ -102,9 +239,27 @@ pub async fn save(
             spec.days.join(", ")
         },
         spec.max_count.map_or("all".to_owned(), |n| n.to_string()),
-        if spec.enable { "enabled" } else { "disabled" }
+        spec.parts.join(", "),
+        if spec.enable { "enabled" } else { "disabled" },
+        if spec.backup_password.is_some() {
+            ", encrypted"
+        } else {
+            ""
+        }
     );
     finish(&state, &user, &name, action, detail, result).await
+}
+
+/// The form again, as a 400, with what was typed and why it was refused.
+async fn refused(
+    state: &AppState,
+    name: String,
+    fields: &FormFields,
+    errors: FieldErrors,
+) -> Result<Response, WebError> {
+    tracing::info!(appliance.name = %name, refused = %errors.sentence(), "schedule form refused");
+    let page = schedule_form(state, name, Some(Shown::typed(fields, errors))).await?;
+    Ok((StatusCode::BAD_REQUEST, page).into_response())
 }
 
 /// `POST /appliances/{name}/schedule/delete`.
@@ -187,58 +342,60 @@ async fn finish(
     Ok((status, page).into_response())
 }
 
-/// The schedule settings of the form, every field checked.
+/// The schedule settings of the form, every field checked; `None` when a field is
+/// refused (its reason is in `errors`).
 fn spec_from(
     fields: &FormFields,
-    preset: &crate::config::Preset,
-) -> Result<ScheduleSpec, WebError> {
-    let number = |key: &str, max: u32| -> Result<u32, WebError> {
-        let raw = fields
-            .one(key)
-            .ok_or_else(|| refuse(key, "it is required"))?;
-        raw.parse::<u32>()
-            .ok()
-            .filter(|n| *n <= max)
-            .ok_or_else(|| refuse(key, &format!("use a whole number from 0 to {max}")))
+    preset: Option<&Preset>,
+    errors: &mut FieldErrors,
+) -> Option<ScheduleSpec> {
+    let mut number = |key: &'static str, max: u8| -> Option<u8> {
+        let Some(raw) = fields.one(key) else {
+            errors.add(key, "it is required");
+            return None;
+        };
+        let parsed = raw.parse::<u8>().ok().filter(|n| *n <= max);
+        if parsed.is_none() {
+            errors.add(key, format!("use a whole number from 0 to {max}"));
+        }
+        parsed
     };
-    let hour = number("hour", 23)?;
-    let minute = number("minute", 59)?;
+    let hour = number("hour", 23);
+    let minute = number("minute", 59);
 
-    let mut days = Vec::new();
+    let mut days: Vec<String> = Vec::new();
     for day in fields.all("days") {
         let upper = day.to_ascii_uppercase();
-        let Some(known) = DAYS.iter().find(|d| **d == upper) else {
-            return Err(refuse("days", "use day names such as MONDAY"));
-        };
-        if !days.contains(&known.to_string()) {
-            days.push(known.to_string());
+        match DAYS.iter().find(|d| **d == upper) {
+            Some(known) if !days.iter().any(|d| d == known) => days.push((*known).to_owned()),
+            Some(_) => {}
+            None => errors.add("days", "use day names such as MONDAY"),
         }
     }
 
-    let max_count = match fields.one("max_count") {
-        None => None,
-        Some(raw) => Some(
-            raw.parse::<u32>()
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| {
-                    refuse(
-                        "max_count",
-                        "use a number from 1 to 1000, or leave it empty",
-                    )
-                })?,
-        ),
-    };
-    let parts = form::backup_request(preset, fields)?.parts;
+    let max_count = fields.one("max_count").and_then(|raw| {
+        let parsed = raw.parse::<u32>().ok().filter(|n| (1..=1000).contains(n));
+        if parsed.is_none() {
+            errors.add(
+                "max_count",
+                "use a number from 1 to 1000, or leave it empty",
+            );
+        }
+        parsed
+    });
+    let parts = form::parts(fields, errors);
+    let backup_password = form::backup_password(fields, errors);
 
-    Ok(ScheduleSpec {
+    let (preset, hour, minute) = (preset?, hour?, minute?);
+    errors.is_empty().then(|| ScheduleSpec {
         parts,
         location: preset.url.to_string(),
         location_user: preset.user.clone(),
         location_password: preset.password.clone(),
+        backup_password,
         enable: fields.one("enable") == Some("yes"),
-        hour: u8::try_from(hour).unwrap_or(0),
-        minute: u8::try_from(minute).unwrap_or(0),
+        hour,
+        minute,
         days,
         max_count,
     })

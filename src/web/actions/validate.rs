@@ -26,7 +26,13 @@ pub async fn validate(
 ) -> Result<Response, WebError> {
     let Path(name) = name?;
     let fields = FormFields::parse(&body);
-    let (preset, request, client) = form::checked_request(&state, &name, &fields).await?;
+    let (preset, request) = match form::checked_request(&state, &name, &fields).await {
+        Ok(checked) => checked,
+        Err(errors) => {
+            return super::backup::refused_form(&state, name, &fields, errors).await;
+        }
+    };
+    let client = super::client_of(&state.actions, &name)?;
 
     let audit = Audit {
         user: &user,

@@ -110,6 +110,11 @@ pub async fn start(
     let fields = body.into_fields();
 
     match start_from_fields(&state, &caller.actor(), &name, &fields).await? {
+        StartOutcome::BadFields(errors) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            errors.sentence(),
+        )),
         StartOutcome::Started(job) => {
             let summary = JobSummary::new(&name, &job);
             let answer = StartAnswer {
