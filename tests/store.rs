@@ -826,50 +826,6 @@ async fn bytes_per_stored_job() {
     );
 }
 
-/// Not a benchmark either (debug build, shared machine): prints what a large fleet costs.
-/// Run with `cargo test --test store -- --ignored --nocapture`.
-#[tokio::test]
-#[ignore = "takes a while; prints timings for a 5,000-appliance fleet"]
-async fn large_fleet_timings() {
-    const APPLIANCES: usize = 5_000;
-    let (_dir, _path, store) = fresh_store().await;
-    let names: Vec<String> = (0..APPLIANCES).map(|n| format!("vcsa-{n:04}")).collect();
-    let all: Vec<ApplianceSettings> = names.iter().map(|n| settings(n)).collect();
-    store.sync_appliances(&all).await.unwrap();
-
-    let clock = std::time::Instant::now();
-    for name in &names {
-        let jobs = (0..20)
-            .map(|day| {
-                let at = utc("2026-11-01T02:00:00Z") + Duration::days(day);
-                let id = at.format("%Y%m%d-%H%M%S-24322735").to_string();
-                scheduled(&id, JobState::Succeeded, &at.to_rfc3339())
-            })
-            .collect();
-        let mut poll = ok_poll("2026-11-21T03:00:00Z", jobs, &[], Some(daily_at(2)));
-        poll.appliance = name.clone();
-        store.record_poll(&poll).await.unwrap();
-    }
-    println!("first polls with 20 jobs each: {:?}", clock.elapsed());
-
-    let clock = std::time::Instant::now();
-    for name in &names {
-        let mut poll = ok_poll("2026-11-21T03:05:00Z", vec![], &[], Some(daily_at(2)));
-        let listed = store.finished_job_ids(name).await.unwrap();
-        if let Some(observation) = poll.observation.as_mut() {
-            observation.listed_job_ids = listed.into_iter().collect();
-        }
-        poll.appliance = name.clone();
-        store.record_poll(&poll).await.unwrap();
-    }
-    println!("steady-state polls (nothing new): {:?}", clock.elapsed());
-
-    let clock = std::time::Instant::now();
-    let fleet = store.fleet_overview().await.unwrap();
-    println!("fleet overview of {}: {:?}", fleet.len(), clock.elapsed());
-    assert_eq!(fleet.len(), APPLIANCES);
-}
-
 #[tokio::test]
 async fn small_fleets_are_read_fresh_and_large_ones_for_at_most_a_second() {
     let (_dir, _path, store) = fresh_store().await;
