@@ -109,6 +109,8 @@ pub async fn prepare(
         appliances,
         presets: demo_presets()?,
         actions: crate::config::ActionsConfig::default(),
+        notify: crate::config::NotifyConfig::default(),
+        heartbeat_ping: None,
     };
     Ok(DemoFleet {
         simulator,

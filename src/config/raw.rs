@@ -35,6 +35,9 @@ pub(super) struct RawConfig {
     pub actions: super::presets::RawActions,
     #[serde(default, rename = "preset")]
     pub presets: Vec<super::presets::RawPreset>,
+    #[serde(default)]
+    pub notify: super::notify::RawNotify,
+    pub heartbeat: Option<super::notify::RawHeartbeat>,
 }
 
 /// A value as written, with where it was written (`None` when it came from elsewhere,
@@ -244,6 +247,12 @@ pub(super) fn validate(
 
     let presets = super::presets::validate(&raw.presets, &blame, env)?;
     let actions = super::presets::validate_actions(&raw.actions, &blame)?;
+    let notify = super::notify::validate(&raw.notify, &blame, env)?;
+    let heartbeat_ping = raw
+        .heartbeat
+        .as_ref()
+        .map(|h| super::notify::validate_heartbeat(h, poll.interval, &blame, env))
+        .transpose()?;
 
     Ok(Config {
         source: path.to_path_buf(),
@@ -255,6 +264,8 @@ pub(super) fn validate(
         appliances,
         presets,
         actions,
+        notify,
+        heartbeat_ping,
     })
 }
 

@@ -8,7 +8,8 @@
 //! `record_poll`, which writes to all of them), `jobs`, `schedules`, `overview`, which
 //! maps rows to domain types, `trends`, the range reads of the history pages, and `as_of`,
 //! the fleet rebuilt at a past moment; `history` holds the pure rules that read meaning
-//! into those rows; `users` and `sessions` hold who may sign in.
+//! into those rows; `users` and `sessions` hold who may sign in; `notifications` holds
+//! what was announced, to whom, and how each delivery went.
 
 mod actions;
 mod appliances;
@@ -16,6 +17,7 @@ mod as_of;
 mod health;
 pub mod history;
 mod jobs;
+mod notifications;
 mod overview;
 mod polls;
 mod schedules;
@@ -32,6 +34,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use actions::{AuditEntry, AuditFilter};
 pub use appliances::ApplianceSettings;
 pub use jobs::{JobPage, StoredJob};
+pub use notifications::{
+    AttemptResult, DeliveryLine, DueDelivery, NewEvent, NewMessage, NotifyState, StoredEvent,
+};
 pub use schedules::ScheduleChange;
 pub use sessions::SessionRecord;
 pub use trends::{
