@@ -17,5 +17,6 @@ pub mod export;
 pub mod fleet;
 pub mod format;
 pub mod job;
+pub mod notifications;
 pub mod schedule_form;
 pub mod trends;

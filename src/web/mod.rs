@@ -14,6 +14,7 @@ pub mod health;
 pub mod htmx;
 pub mod jobs;
 pub mod metrics;
+pub mod notifications;
 pub mod trends;
 pub mod users;
 
@@ -138,6 +139,7 @@ fn operator_routes() -> Router<AppState> {
         .route("/fleet/backup/runs/{id}", get(bulk::show))
         .route("/fleet/backup/runs/{id}/rows", get(bulk::rows))
         .route("/audit.csv", get(audit::export))
+        .route("/notifications", get(notifications::index))
         .route_layer(operator)
 }
 

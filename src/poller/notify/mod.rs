@@ -58,6 +58,9 @@ pub struct Notifier {
     wake_delivery: Arc<Notify>,
     in_flight: Arc<Mutex<HashSet<i64>>>,
     limits: Arc<HashMap<String, Arc<Semaphore>>>,
+    /// Evaluating and routing read state and write it back: one at a time, so that two
+    /// callers never announce the same change twice.
+    bookkeeping: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Notifier {
@@ -82,6 +85,7 @@ impl Notifier {
             wake_delivery: Arc::new(Notify::new()),
             in_flight: Arc::new(Mutex::new(HashSet::new())),
             limits: Arc::new(limits),
+            bookkeeping: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -94,6 +98,7 @@ impl Notifier {
     /// Compares `appliance`'s status at `now` with what was last seen, and stores the new
     /// state with the events it causes. Returns the number of events.
     pub async fn evaluate(&self, appliance: &str, now: DateTime<Utc>) -> StoreResult<usize> {
+        let _one_at_a_time = self.bookkeeping.lock().await;
         let Some(overview) = self.store.appliance_overview(appliance).await? else {
             return Ok(0);
         };
@@ -143,6 +148,7 @@ impl Notifier {
     /// Turns the events due at `now` into messages and queues one delivery per channel.
     /// Returns the number of messages queued.
     pub async fn route_due(&self, now: DateTime<Utc>) -> StoreResult<usize> {
+        let _one_at_a_time = self.bookkeeping.lock().await;
         let events = self.store.unrouted_events().await?;
         let batches = message::batches(&events, now);
         if batches.is_empty() {
@@ -322,6 +328,13 @@ impl Notifier {
         let (polled, queue) = mpsc::channel(QUEUE_LENGTH);
         let handle = tokio::spawn(self.run(queue, shutdown));
         (polled, handle)
+    }
+
+    /// Starts only the delivery task: messages already queued are sent, with retries,
+    /// until `shutdown`. For callers that evaluate and route themselves.
+    pub fn start_delivery(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move { engine.deliver_forever(shutdown).await })
     }
 
     async fn run(self, mut queue: mpsc::Receiver<String>, shutdown: CancellationToken) {
