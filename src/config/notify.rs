@@ -340,8 +340,8 @@ fn validate_channel(
     })?;
 
     let url = |blame: &Blame<'_>| -> Result<Secret, ConfigError> {
-        let secret = by_reference(&c.url_env, &c.url_file, "url", blame, env, &key)?
-            .ok_or_else(|| {
+        let secret =
+            by_reference(&c.url_env, &c.url_file, "url", blame, env, &key)?.ok_or_else(|| {
                 let m = "no URL: add url_env = \"VARIABLE\" or url_file = \"path\" (hook URLs \
                          carry tokens and are never written in this file)";
                 blame.at(Some(c.kind.span()), &key("url_env"), m.to_owned())
@@ -384,9 +384,7 @@ fn validate_channel(
                     let m = format!("{} is not an hour; use 0 to 23", hour.get_ref());
                     blame.at(Some(hour.span()), &key("digest_hour"), m)
                 })?;
-            let zone = blame.value(zone, &key("digest_zone"), chrono_tz::UTC, |s| {
-                parse_zone(s)
-            })?;
+            let zone = blame.value(zone, &key("digest_zone"), chrono_tz::UTC, |s| parse_zone(s))?;
             Some(DigestTime { hour: h, zone })
         }
     };
@@ -416,7 +414,8 @@ fn validate_smtp(
     };
     let host = required(&c.smtp_host, "smtp_host")?;
     let from = required(&c.from, "from")?;
-    check_address(&from).map_err(|m| blame.at(c.from.as_ref().map(Spanned::span), &key("from"), m))?;
+    check_address(&from)
+        .map_err(|m| blame.at(c.from.as_ref().map(Spanned::span), &key("from"), m))?;
     if c.to.is_empty() {
         let m = "an email channel needs at least one address in `to`".to_owned();
         return Err(blame.at(Some(c.kind.span()), &key("to"), m));
@@ -455,7 +454,14 @@ fn validate_smtp(
     })?;
 
     let username = c.smtp_user.as_ref().map(|u| u.get_ref().clone());
-    let password = by_reference(&c.password_env, &c.password_file, "password", blame, env, key)?;
+    let password = by_reference(
+        &c.password_env,
+        &c.password_file,
+        "password",
+        blame,
+        env,
+        key,
+    )?;
     if username.is_some() != password.is_some() {
         let m = "give smtp_user and a password (password_env or password_file) together, or \
                  neither to send without signing in"
@@ -482,13 +488,17 @@ pub(super) fn validate_heartbeat(
     env: &[(String, String)],
 ) -> Result<HeartbeatPingConfig, ConfigError> {
     let key = |field: &str| format!("heartbeat.{field}");
-    let url = by_reference(&raw.url_env, &raw.url_file, "url", blame, env, &key)?
-        .ok_or_else(|| {
+    let url =
+        by_reference(&raw.url_env, &raw.url_file, "url", blame, env, &key)?.ok_or_else(|| {
             let m = "no URL: add url_env = \"VARIABLE\" or url_file = \"path\"".to_owned();
             blame.at(None, &key("url_env"), m)
         })?;
     check_http_url(url.expose()).map_err(|m| {
-        let span = raw.url_env.as_ref().or(raw.url_file.as_ref()).map(Spanned::span);
+        let span = raw
+            .url_env
+            .as_ref()
+            .or(raw.url_file.as_ref())
+            .map(Spanned::span);
         blame.at(span, &key("url_env"), m)
     })?;
 
@@ -566,21 +576,20 @@ fn check_http_url(text: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err("the value is not an http:// or https:// URL with a host (not shown: it is \
+        Err(
+            "the value is not an http:// or https:// URL with a host (not shown: it is \
              secret)"
-            .to_owned())
+                .to_owned(),
+        )
     }
 }
 
 /// A plain `local@domain` address; display names are not needed here.
 fn check_address(text: &str) -> Result<(), String> {
     let text = text.trim();
-    let ok = text
-        .split_once('@')
-        .is_some_and(|(local, domain)| {
-            !local.is_empty() && (domain.contains('.') || domain == "localhost")
-        })
-        && !text.contains(char::is_whitespace)
+    let ok = text.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && (domain.contains('.') || domain == "localhost")
+    }) && !text.contains(char::is_whitespace)
         && !text.contains(['<', '>', ',']);
     if ok {
         Ok(())

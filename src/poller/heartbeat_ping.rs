@@ -104,7 +104,10 @@ impl HeartbeatPinger {
                 return;
             }
         };
-        info!(every_ms = self.config.every.as_millis() as u64, "heartbeat ping started");
+        info!(
+            every_ms = self.config.every.as_millis() as u64,
+            "heartbeat ping started"
+        );
         // The first round starts now: counts from before (the first poll) belong to it.
         loop {
             tokio::select! {

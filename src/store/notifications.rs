@@ -316,7 +316,9 @@ impl Store {
                 .context("queueing a notification delivery")?;
             }
         }
-        tx.commit().await.context("committing notification routes")?;
+        tx.commit()
+            .await
+            .context("committing notification routes")?;
         Ok(())
     }
 

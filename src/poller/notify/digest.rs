@@ -46,7 +46,9 @@ pub async fn queue_due(
             body: serde_json::to_string(&notice).unwrap_or_else(|_| "{}".into()),
             channels: vec![channel.name.clone()],
         };
-        store.queue_digest(&channel.name, &day, &message, now).await?;
+        store
+            .queue_digest(&channel.name, &day, &message, now)
+            .await?;
         queued += 1;
     }
     Ok(queued)
@@ -64,7 +66,12 @@ pub fn digest_notice(fleet: &[ApplianceOverview], now: DateTime<Utc>, day: &str)
         .collect();
     let problems: Vec<NoticeItem> = verdicts
         .iter()
-        .filter(|(_, v)| matches!(v.status, Status::Failed | Status::Missed | Status::Unreachable))
+        .filter(|(_, v)| {
+            matches!(
+                v.status,
+                Status::Failed | Status::Missed | Status::Unreachable
+            )
+        })
         .take(MAX_LISTED)
         .map(|(o, v)| NoticeItem {
             appliance: o.name.clone(),

@@ -173,7 +173,9 @@ impl Notifier {
             messages.extend(self.messages_for(&audible, now));
         }
 
-        self.store.route_events(&handled, &messages, now).await?;
+        // A new message is due at once, whatever moment it was made for.
+        let due = now.min(Utc::now());
+        self.store.route_events(&handled, &messages, due).await?;
         if !messages.is_empty() {
             self.wake_delivery.notify_one();
         }
@@ -217,11 +219,7 @@ impl Notifier {
 
     /// Starts attempts for every delivery due at `now` not already in flight, each in its
     /// own task. Returns how many were started.
-    pub fn start_due_deliveries(
-        &self,
-        due: Vec<DueDelivery>,
-        tasks: &mut JoinSet<()>,
-    ) -> usize {
+    pub fn start_due_deliveries(&self, due: Vec<DueDelivery>, tasks: &mut JoinSet<()>) -> usize {
         let mut started = 0;
         for delivery in due {
             let fresh = self
@@ -251,16 +249,28 @@ impl Notifier {
         let number = delivery.attempts + 1;
         let Some(channel) = self.channels.get(&delivery.channel) else {
             let error = "the channel is no longer configured".to_owned();
-            self.record(&delivery, number, Utc::now(), 0, AttemptResult::GaveUp { error })
-                .await;
+            self.record(
+                &delivery,
+                number,
+                Utc::now(),
+                0,
+                AttemptResult::GaveUp { error },
+            )
+            .await;
             return;
         };
         let notice: Notice = match serde_json::from_str(&delivery.body) {
             Ok(notice) => notice,
             Err(e) => {
                 let error = format!("the stored message cannot be read: {e}");
-                self.record(&delivery, number, Utc::now(), 0, AttemptResult::GaveUp { error })
-                    .await;
+                self.record(
+                    &delivery,
+                    number,
+                    Utc::now(),
+                    0,
+                    AttemptResult::GaveUp { error },
+                )
+                .await;
                 return;
             }
         };
@@ -455,11 +465,15 @@ fn patched_since_last_good(o: &ApplianceOverview) -> bool {
 
 /// Host of the appliance's backup target: its schedule's location, else its last job's.
 fn target_host(o: &ApplianceOverview) -> Option<String> {
-    let location = o.schedule.as_ref().map(|s| s.location.as_str()).or_else(|| {
-        o.last_finished_job
-            .as_ref()
-            .and_then(|j| j.location.as_deref())
-    })?;
+    let location = o
+        .schedule
+        .as_ref()
+        .map(|s| s.location.as_str())
+        .or_else(|| {
+            o.last_finished_job
+                .as_ref()
+                .and_then(|j| j.location.as_deref())
+        })?;
     url::Url::parse(location)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))

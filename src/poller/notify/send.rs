@@ -69,7 +69,10 @@ impl ChannelSender {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| http_error(&e, self.timeout))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| http_error(&e, self.timeout))?;
         let status = response.status();
         if status.is_success() {
             Ok(())
@@ -114,10 +117,7 @@ impl ChannelSender {
             .port(smtp.port)
             .timeout(Some(self.timeout));
         if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
-            relay = relay.credentials(Credentials::new(
-                user.clone(),
-                password.expose().to_owned(),
-            ));
+            relay = relay.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
         }
         relay
             .build()
@@ -131,10 +131,7 @@ impl ChannelSender {
 /// An HTTP failure in words, without the URL (which may hold a token).
 fn http_error(e: &reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
-        format!(
-            "no answer within {}",
-            humantime::format_duration(timeout)
-        )
+        format!("no answer within {}", humantime::format_duration(timeout))
     } else if e.is_connect() {
         "could not connect to the receiver".to_owned()
     } else {
@@ -201,7 +198,10 @@ mod tests {
             },
             digest: None,
         };
-        let text = scrub("failed for https://hooks.example.test/T0/B0/token", &channel);
+        let text = scrub(
+            "failed for https://hooks.example.test/T0/B0/token",
+            &channel,
+        );
         assert_eq!(text, "failed for ***");
     }
 }
