@@ -104,3 +104,20 @@ pub fn digest_notice(fleet: &[ApplianceOverview], now: DateTime<Utc>, day: &str)
         lines: vec![format!("By status: {}", counts.join(", "))],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_fleet_has_a_plain_digest() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let notice = digest_notice(&[], now, "2027-01-15");
+        assert_eq!(notice.kind, "digest");
+        assert_eq!(
+            notice.title,
+            "Backup digest for 2027-01-15: 0 appliances, 0 with a problem"
+        );
+        assert!(notice.appliances.is_empty());
+    }
+}
