@@ -18,6 +18,9 @@ use crate::vcenter::{ApplianceClient, Target, TlsMode};
 use crate::web::auth::Auth;
 use crate::web::{self, AppState, WebSettings};
 
+/// Time open requests get to finish once shutdown is asked for.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(10);
+
 /// A running dashboard: its address and the handles to stop it.
 pub struct RunningApp {
     pub addr: SocketAddr,
@@ -28,6 +31,7 @@ pub struct RunningApp {
     housekeeping: JoinHandle<()>,
     /// Notifications and the outside heartbeat, when configured.
     extras: Vec<JoinHandle<()>>,
+    ack_upkeep: JoinHandle<()>,
 }
 
 impl RunningApp {
@@ -42,6 +46,7 @@ impl RunningApp {
         for task in self.extras {
             let _ = task.await;
         }
+        let _ = self.ack_upkeep.await;
         self.store.close().await;
         info!("vbdash stopped");
     }
@@ -102,24 +107,31 @@ pub async fn start(
         retention,
         shutdown.clone(),
     ));
+    let ack_upkeep = tokio::spawn(crate::store::silence::run_upkeep(
+        store.clone(),
+        crate::store::silence::UPKEEP_EVERY,
+        shutdown.clone(),
+    ));
 
     let state = AppState {
         store: store.clone(),
         settings: WebSettings {
             refresh_secs: u32::try_from(config.server.refresh.as_secs().max(1)).unwrap_or(5),
             display_zone: config.server.display_zone,
+            maintenance: config.maintenance.clone().into(),
         },
         auth: Auth::new(config.auth.clone()),
         actions,
     };
+    let limits = web::listener::ConnectionLimits {
+        header_timeout: config.server.header_timeout,
+        max_connections: config.server.max_connections,
+        drain: SHUTDOWN_DRAIN,
+    };
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
-        let app = web::router(state)
-            .layer(axum::Extension(heartbeat))
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
+        let app = web::router(state).layer(axum::Extension(heartbeat));
+        web::listener::serve(listener, app, limits, stop).await
     });
 
     info!(%addr, appliances = config.appliances.len(), "vbdash serving");
@@ -131,6 +143,7 @@ pub async fn start(
         poller,
         housekeeping,
         extras,
+        ack_upkeep,
     })
 }
 
@@ -146,8 +159,10 @@ fn start_hooks(
     let mut tasks = Vec::new();
 
     if config.notify.is_enabled() {
+        let silencer = crate::store::silence::Silencer::new(store, &config.maintenance);
         let notifier = poller::notify::Notifier::new(store.clone(), config.notify.clone())
-            .map_err(|why| anyhow::anyhow!(why))?;
+            .map_err(|why| anyhow::anyhow!(why))?
+            .with_silencer(Arc::new(silencer));
         let (polled, task) = notifier.start(shutdown.clone());
         hooks.polled = Some(polled);
         tasks.push(task);

@@ -92,6 +92,8 @@ pub async fn prepare(
             listen,
             refresh: tuning.refresh,
             display_zone: chrono_tz::UTC,
+            header_timeout: Duration::from_secs(15),
+            max_connections: 1024,
         },
         database: DatabaseConfig {
             url: format!("sqlite://{}", database.display()),
@@ -111,6 +113,7 @@ pub async fn prepare(
         actions: crate::config::ActionsConfig::default(),
         notify: crate::config::NotifyConfig::default(),
         heartbeat_ping: None,
+        maintenance: demo_maintenance(),
     };
     Ok(DemoFleet {
         simulator,
@@ -146,6 +149,7 @@ pub async fn run_with_webhook(
         println!("Notifications go to the webhook given with --webhook.");
     }
     let app = app::start(&fleet.config, listener, FirstPoll::BeforeServing).await?;
+    acknowledge_unreachable(&app.store).await?;
 
     println!(
         "Simulated appliances: http://{}/<name>",
@@ -304,6 +308,63 @@ fn demo_presets() -> anyhow::Result<Vec<crate::config::Preset>> {
             Some("svc-vcsa-backup"),
         )?,
     ])
+}
+
+/// The unreachable demo appliance starts acknowledged, so that a new user sees how a known
+/// trouble looks next to an unnoticed one.
+async fn acknowledge_unreachable(store: &crate::store::Store) -> anyhow::Result<()> {
+    use crate::store::{ACTION_ACK, Acknowledgement, AuditEntry};
+
+    let now = Utc::now();
+    let reason = "Oslo site move: network down until the new uplink is patched";
+    let ack = Acknowledgement {
+        appliance: "vcsa-dr-01".to_owned(),
+        user: "demo-operator".to_owned(),
+        reason: reason.to_owned(),
+        status: crate::domain::Status::Unreachable,
+        since: now,
+        until: now + chrono::Duration::days(2),
+    };
+    let audit = AuditEntry {
+        at: now,
+        user: ack.user.clone(),
+        appliance: Some(ack.appliance.clone()),
+        action: ACTION_ACK.to_owned(),
+        detail: "while unreachable, for 2 d (set up by the demo)".to_owned(),
+        outcome: "acknowledged".to_owned(),
+        ok: true,
+        reason: Some(reason.to_owned()),
+    };
+    store.acknowledge(&ack, &audit).await?;
+    Ok(())
+}
+
+/// A nightly window on the `test` tag that is open when the demo starts, so that "in
+/// maintenance" shows at once: every day, from the last full hour (Berlin time) for 8 hours.
+fn demo_maintenance() -> Vec<crate::config::MaintenanceWindow> {
+    use chrono::{NaiveTime, Weekday};
+
+    let zone = chrono_tz::Europe::Berlin;
+    let hour = Utc::now().with_timezone(&zone).hour();
+    let start = NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default();
+    let days = vec![
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+    vec![crate::config::MaintenanceWindow {
+        tag: "test".to_owned(),
+        zone,
+        times: crate::config::WindowTimes::Weekly {
+            days,
+            start,
+            length: chrono::Duration::hours(8),
+        },
+    }]
 }
 
 /// A loopback port with nothing listening: connections to it are refused at once.

@@ -319,6 +319,20 @@ const MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
         "/trends/report",
         [303, 200, 200, 200],
     ),
+    // vc-1 is unscheduled, so it may be acknowledged; an empty form lacks the reason.
+    (
+        "POST",
+        "/appliances/{name}/acknowledgement",
+        "/appliances/vc-1/acknowledgement",
+        [401, 403, 400, 400],
+    ),
+    // With nothing to remove, removing only leads back to the appliance page.
+    (
+        "POST",
+        "/appliances/{name}/acknowledgement/delete",
+        "/appliances/vc-1/acknowledgement/delete",
+        [401, 403, 303, 303],
+    ),
     ("GET", "/audit", "/audit", [303, 403, 200, 200]),
     ("GET", "/audit.csv", "/audit.csv", [303, 403, 200, 200]),
     (

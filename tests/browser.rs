@@ -339,3 +339,100 @@ async fn back_up_now_starts_a_job_and_its_page_follows_it_to_success() {
     browser.close().await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledgement_from_the_appliance_page_marks_its_fleet_row() {
+    let driver = start_chromedriver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tuning = DemoTuning {
+        refresh: Duration::from_secs(1),
+        history_days: 3,
+        ..DemoTuning::default()
+    };
+    let fleet = demo::prepare(
+        dir.path().join("ack.db"),
+        "127.0.0.1:0".parse().unwrap(),
+        &tuning,
+    )
+    .await
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = app::start(&fleet.config, listener, FirstPoll::BeforeServing)
+        .await
+        .unwrap();
+    let (browser, _profile) = open_browser(&driver).await;
+    let base = format!("http://{}", server.addr);
+
+    let appliance = "vcsa-fra-01";
+    browser
+        .goto(&format!("{base}/appliances/{appliance}"))
+        .await
+        .unwrap();
+    let form = browser
+        .form(Locator::Css("#acknowledge form"))
+        .await
+        .unwrap();
+    form.set_by_name("reason", "NAS fra-02 is being replaced")
+        .await
+        .unwrap();
+    form.set_by_name("expires", "2d").await.unwrap();
+    browser
+        .find(Locator::Id("acknowledge-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let panel = browser
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Id("acknowledgement"))
+        .await
+        .unwrap();
+    let said = panel.text().await.unwrap();
+    assert!(said.contains("NAS fra-02 is being replaced"), "{said}");
+    assert_eq!(
+        browser.current_url().await.unwrap().path(),
+        format!("/appliances/{appliance}")
+    );
+
+    browser.goto(&format!("{base}/")).await.unwrap();
+    // The rows are tagged, then read until htmx has swapped in fresh ones: the mark must
+    // be there before and after a refresh.
+    browser
+        .execute(
+            "document.querySelector('#fleet-rows').dataset.seen = 'old'; return 0;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let script = "const row = document.querySelector(`tr[data-appliance='${arguments[0]}']`);\
+                  const rows = document.querySelector('#fleet-rows');\
+                  return [row ? row.className : '', row ? row.textContent : '',\
+                          rows && rows.dataset.seen ? 'old' : 'fresh'];";
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let shown = browser
+            .execute(script, vec![json!(appliance)])
+            .await
+            .unwrap();
+        let class = shown[0].as_str().unwrap_or_default();
+        let words = shown[1].as_str().unwrap_or_default();
+        assert!(class.contains("status-failed"), "still not green: {class}");
+        assert!(class.contains("row-quiet"), "not marked: {class}");
+        assert!(words.contains("NAS fra-02 is being replaced"), "{words}");
+        if shown[2] == json!("fresh") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "rows never refreshed"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let status = status_of(&browser, appliance).await;
+    assert_eq!(status, "failed");
+
+    browser.close().await.unwrap();
+    server.stop().await;
+}

@@ -418,3 +418,62 @@ async fn stopping_logs_out_of_every_appliance_and_closes_the_database() {
     assert!(overview.iter().all(|a| a.last_poll.is_some()));
     reopened.close().await;
 }
+
+/// Reads until the server closes the connection, or gives up after `limit`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+
+    let mut buffer = [0u8; 1024];
+    let read_all = async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(limit, read_all).await.is_ok()
+}
+
+#[tokio::test]
+async fn slow_or_idle_clients_are_disconnected_and_others_still_served() {
+    use tokio::io::AsyncWriteExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut fleet, first) = running_demo(&dir).await;
+    first.stop().await;
+    fleet.config.server.header_timeout = Duration::from_secs(1);
+    fleet.config.server.max_connections = 16;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = app::start(&fleet.config, listener, FirstPoll::InBackground)
+        .await
+        .unwrap();
+
+    // A client that never finishes its headers, and one that connects and says nothing.
+    let mut trickle = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    trickle
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut silent = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+
+    // More connections than the cap, all idle: they wait rather than break the server.
+    let mut idle = Vec::new();
+    for _ in 0..24 {
+        idle.push(tokio::net::TcpStream::connect(app.addr).await.unwrap());
+    }
+
+    // The generous limit only bounds a broken build; the deadline itself is one second.
+    assert!(closed_within(&mut trickle, Duration::from_secs(20)).await);
+    assert!(closed_within(&mut silent, Duration::from_secs(20)).await);
+
+    // Once the idle ones are cut off, an ordinary request is answered.
+    let answer = http()
+        .get(format!("http://{}/healthz", app.addr))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    drop(idle);
+}

@@ -7,6 +7,7 @@
 
 mod auth;
 mod error;
+mod maintenance;
 mod notify;
 mod overrides;
 mod presets;
@@ -24,6 +25,7 @@ use crate::secret::Secret;
 
 pub use auth::{AuthConfig, AuthMode, ProxyAuth, check_loopback};
 pub use error::ConfigError;
+pub use maintenance::{MaintenanceWindow, WindowTimes, parse_day};
 pub use notify::{
     ChannelConfig, ChannelKind, DigestTime, HeartbeatPingConfig, NotifyConfig, PingMethod,
     RouteConfig, SmtpConfig, SmtpSecurity,
@@ -51,6 +53,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// The outside URL pinged after healthy poll rounds (`[heartbeat]`), if any.
     pub heartbeat_ping: Option<HeartbeatPingConfig>,
+    /// Maintenance windows by tag (`[[maintenance]]`).
+    pub maintenance: Vec<MaintenanceWindow>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +64,11 @@ pub struct ServerConfig {
     pub refresh: Duration,
     /// Time zone for times shown on pages.
     pub display_zone: Tz,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// connection stays open, before it is closed.
+    pub header_timeout: Duration,
+    /// Open connections beyond this wait to be accepted until others close.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone)]

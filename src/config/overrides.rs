@@ -6,10 +6,12 @@ use super::error::ConfigError;
 use super::raw::RawConfig;
 
 /// Every variable that is read, with the key it overrides.
-pub const VARIABLES: [(&str, &str); 10] = [
+pub const VARIABLES: [(&str, &str); 12] = [
     ("VBDASH_SERVER_LISTEN", "server.listen"),
     ("VBDASH_SERVER_REFRESH", "server.refresh"),
     ("VBDASH_SERVER_DISPLAY_ZONE", "server.display_zone"),
+    ("VBDASH_SERVER_HEADER_TIMEOUT", "server.header_timeout"),
+    ("VBDASH_SERVER_MAX_CONNECTIONS", "server.max_connections"),
     ("VBDASH_DATABASE_URL", "database.url"),
     ("VBDASH_POLL_INTERVAL", "poll.interval"),
     ("VBDASH_POLL_RUNNING_INTERVAL", "poll.running_interval"),
@@ -40,22 +42,29 @@ pub(super) fn apply(raw: &mut RawConfig, env: &[(String, String)]) -> Result<(),
             "server.listen" => raw.server.listen = text(),
             "server.refresh" => raw.server.refresh = text(),
             "server.display_zone" => raw.server.display_zone = text(),
+            "server.header_timeout" => raw.server.header_timeout = text(),
             "database.url" => raw.database.url = text(),
             "poll.interval" => raw.poll.interval = text(),
             "poll.running_interval" => raw.poll.running_interval = text(),
             "poll.timeout" => raw.poll.timeout = text(),
             "poll.max_backoff" => raw.poll.max_backoff = text(),
             "poll.grace" => raw.poll.grace = text(),
-            "poll.concurrency" => {
-                let n = value.trim().parse::<i64>().map_err(|_| ConfigError::Env {
-                    variable: name.clone(),
-                    key: (*key).to_owned(),
-                    message: format!("`{value}` is not a whole number"),
-                })?;
-                raw.poll.concurrency = Some(Spanned::new(0..0, n));
+            "poll.concurrency" => raw.poll.concurrency = whole_number(name, key, value)?,
+            "server.max_connections" => {
+                raw.server.max_connections = whole_number(name, key, value)?;
             }
             _ => {}
         }
     }
     Ok(())
+}
+
+/// A whole number from a variable, or an error naming the variable and its key.
+fn whole_number(name: &str, key: &str, value: &str) -> Result<Option<Spanned<i64>>, ConfigError> {
+    let n = value.trim().parse::<i64>().map_err(|_| ConfigError::Env {
+        variable: name.to_owned(),
+        key: key.to_owned(),
+        message: format!("`{value}` is not a whole number"),
+    })?;
+    Ok(Some(Spanned::new(0..0, n)))
 }

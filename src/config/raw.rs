@@ -38,6 +38,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub notify: super::notify::RawNotify,
     pub heartbeat: Option<super::notify::RawHeartbeat>,
+    #[serde(default)]
+    pub maintenance: Vec<super::maintenance::RawMaintenance>,
 }
 
 /// A value as written, with where it was written (`None` when it came from elsewhere,
@@ -50,6 +52,8 @@ pub(super) struct RawServer {
     pub listen: At<String>,
     pub refresh: At<String>,
     pub display_zone: At<String>,
+    pub header_timeout: At<String>,
+    pub max_connections: At<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -212,6 +216,23 @@ pub(super) fn validate(
             chrono_tz::UTC,
             |s| parse_zone(s),
         )?,
+        header_timeout: blame.value(
+            &raw.server.header_timeout,
+            "server.header_timeout",
+            secs(15),
+            duration_within(1, 300),
+        )?,
+        max_connections: blame.value(
+            &raw.server.max_connections,
+            "server.max_connections",
+            1024,
+            |n| {
+                usize::try_from(*n)
+                    .ok()
+                    .filter(|n| (16..=65536).contains(n))
+                    .ok_or_else(|| format!("{n} is out of range; use a number from 16 to 65536"))
+            },
+        )?,
     };
 
     let database = validate_database(&raw.database, &blame)?;
@@ -253,6 +274,13 @@ pub(super) fn validate(
         .as_ref()
         .map(|h| super::notify::validate_heartbeat(h, poll.interval, &blame, env))
         .transpose()?;
+    let mut known_tags: Vec<&str> = appliances
+        .iter()
+        .flat_map(|a| a.tags.iter().map(String::as_str))
+        .collect();
+    known_tags.sort_unstable();
+    known_tags.dedup();
+    let maintenance = super::maintenance::validate(&raw.maintenance, &known_tags, &blame)?;
 
     Ok(Config {
         source: path.to_path_buf(),
@@ -266,6 +294,7 @@ pub(super) fn validate(
         actions,
         notify,
         heartbeat_ping,
+        maintenance,
     })
 }
 

@@ -2,7 +2,7 @@
 //! append-only audit log.
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::overview::{from_ms, to_ms};
 use super::{Context, Store, StoreResult, appliances, jobs};
@@ -86,22 +86,12 @@ impl Store {
 
     /// Adds one line to the audit log.
     pub async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (at_ms, user_name, appliance, action, detail, outcome, ok, \
-             reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .bind(to_ms(entry.at))
-        .bind(&entry.user)
-        .bind(&entry.appliance)
-        .bind(&entry.action)
-        .bind(&entry.detail)
-        .bind(&entry.outcome)
-        .bind(entry.ok)
-        .bind(&entry.reason)
-        .execute(&self.writer)
-        .await
-        .context("writing the audit log")?;
-        Ok(())
+        let mut conn = self
+            .writer
+            .acquire()
+            .await
+            .context("opening the audit log")?;
+        insert_audit(&mut conn, entry).await
     }
 
     /// Audit entries matching `filter`, newest first.
@@ -143,4 +133,28 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Adds one line to the audit log on `conn`, so that a change and its audit line can share
+/// one transaction.
+pub(super) async fn insert_audit(
+    conn: &mut SqliteConnection,
+    entry: &AuditEntry,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at_ms, user_name, appliance, action, detail, outcome, ok, \
+         reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .bind(to_ms(entry.at))
+    .bind(&entry.user)
+    .bind(&entry.appliance)
+    .bind(&entry.action)
+    .bind(&entry.detail)
+    .bind(&entry.outcome)
+    .bind(entry.ok)
+    .bind(&entry.reason)
+    .execute(&mut *conn)
+    .await
+    .context("writing the audit log")?;
+    Ok(())
 }

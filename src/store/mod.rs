@@ -8,9 +8,12 @@
 //! `record_poll`, which writes to all of them), `jobs`, `schedules`, `overview`, which
 //! maps rows to domain types, `trends`, the range reads of the history pages, and `as_of`,
 //! the fleet rebuilt at a past moment; `history` holds the pure rules that read meaning
-//! into those rows; `users` and `sessions` hold who may sign in; `notifications` holds
-//! what was announced, to whom, and how each delivery went.
+//! into those rows; `users` and `sessions` hold who may sign in; `acks` holds the
+//! acknowledgements (mirrored in memory) and `silence` answers whether an appliance is
+//! acknowledged or in a maintenance window, without touching the database;
+//! `notifications` holds what was announced, to whom, and how each delivery went.
 
+mod acks;
 mod actions;
 mod appliances;
 mod as_of;
@@ -22,15 +25,21 @@ mod overview;
 mod polls;
 mod schedules;
 mod sessions;
+pub mod silence;
 mod trends;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use acks::{
+    ACTION_ACK, ACTION_EXPIRED, ACTION_RECOVERED, ACTION_UNACK, AckEnd, Acknowledgement, EndedAck,
+    SYSTEM_USER,
+};
 pub use actions::{AuditEntry, AuditFilter};
 pub use appliances::ApplianceSettings;
 pub use jobs::{JobPage, StoredJob};
@@ -58,6 +67,8 @@ pub struct Store {
     writer: SqlitePool,
     /// Connections for reads; the same pool as `writer` for an in-memory database.
     reader: SqlitePool,
+    /// The acknowledgements, mirrored in memory for readers that must not wait.
+    acks: Arc<acks::AckCache>,
 }
 
 /// What went wrong in the store. The text says what was being done, never what was stored.
@@ -139,6 +150,7 @@ impl Store {
             Store {
                 writer: pool.clone(),
                 reader: pool,
+                acks: Arc::default(),
             }
         } else {
             let writer = SqlitePoolOptions::new()
@@ -151,7 +163,11 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(open_error)?;
-            Store { writer, reader }
+            Store {
+                writer,
+                reader,
+                acks: Arc::default(),
+            }
         };
 
         sqlx::migrate!()
@@ -161,6 +177,7 @@ impl Store {
                 location: url_or_path.to_owned(),
                 reason: source,
             })?;
+        store.reload_acknowledgements().await?;
 
         tracing::info!(database = url_or_path, "database opened");
         Ok(store)

@@ -8,7 +8,9 @@ use chrono_tz::Tz;
 use super::common::{self, Badge, JobLine, Sighting};
 use super::fleet::schedule_words;
 use super::format::{self, Moment};
+use super::silence::{self, QuietView};
 use crate::domain::{ApplianceOverview, Job, PollRecord, Schedule, describe_days};
+use crate::store::silence::Silence;
 
 /// The schedule with every detail spelled out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -294,6 +296,25 @@ pub struct AppliancePage {
     pub pager: Pager,
     /// Earlier schedules, newest first.
     pub history: Vec<ScheduleChangeRow>,
+    /// Set when the appliance is acknowledged or in a maintenance window.
+    pub quiet: Option<QuietView>,
+    /// True when the status is one an operator may acknowledge.
+    pub can_acknowledge: bool,
+    /// What the expiry field of the acknowledge form takes.
+    pub expiry_hint: &'static str,
+}
+
+impl AppliancePage {
+    /// The same page marked with the appliance's silence.
+    pub fn silenced(mut self, silence: Option<&Silence>, now: DateTime<Utc>, zone: Tz) -> Self {
+        self.quiet = silence.map(|s| QuietView::new(s, now, zone));
+        self
+    }
+
+    /// True when an operator acknowledged the appliance.
+    pub fn acknowledged(&self) -> bool {
+        self.quiet.as_ref().is_some_and(|q| q.by.is_some())
+    }
 }
 
 /// What the appliance page is built from, besides the clock and display zone.
@@ -357,6 +378,9 @@ pub fn page(
             .iter()
             .map(|(at, s)| ScheduleChangeRow::new(*at, s.as_ref(), o.time_zone, now, zone))
             .collect(),
+        quiet: None,
+        can_acknowledge: silence::can_acknowledge(verdict.status),
+        expiry_hint: silence::EXPIRY_HINT,
     }
 }
 

@@ -7,14 +7,18 @@ use chrono_tz::Tz;
 
 use super::common::{self, Badge, JobLine};
 use super::format::{self, Moment};
+use super::silence::{self, QuietKind, QuietView};
 use crate::domain::status::Verdict;
 use crate::domain::{ApplianceOverview, Status};
+use crate::store::silence::{Silence, Silencer};
 
 /// What the person filters by; empty fields filter nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FleetFilter {
-    /// Only appliances with this status.
+    /// Only appliances with this status that nobody acknowledged and no window covers.
     pub status: Option<Status>,
+    /// Only appliances silenced this way (given in the same `status` field of the query).
+    pub quiet: Option<QuietKind>,
     /// Only appliances with this tag (ignoring case).
     pub tag: Option<String>,
     /// Text matched, ignoring case, against name, tags, location and version.
@@ -27,6 +31,7 @@ impl FleetFilter {
     pub fn from_query(status: Option<&str>, tag: Option<&str>, q: Option<&str>) -> FleetFilter {
         FleetFilter {
             status: present(status).and_then(Status::parse),
+            quiet: present(status).and_then(QuietKind::parse),
             tag: present(tag).map(str::to_owned),
             q: present(q).map(str::to_owned),
         }
@@ -34,14 +39,27 @@ impl FleetFilter {
 
     /// The filter as a query string for links and the address bar: "/?status=failed".
     pub fn href(&self) -> String {
-        self.href_with_status(self.status)
+        let word = self
+            .status
+            .map(Status::as_str)
+            .or(self.quiet.map(QuietKind::as_str));
+        self.href_with_word(word)
     }
 
     /// The same filter with another status, for the count links on top.
     pub fn href_with_status(&self, status: Option<Status>) -> String {
+        self.href_with_word(status.map(Status::as_str))
+    }
+
+    /// The same filter showing only the appliances silenced the `quiet` way.
+    pub fn href_with_quiet(&self, quiet: QuietKind) -> String {
+        self.href_with_word(Some(quiet.as_str()))
+    }
+
+    fn href_with_word(&self, status_word: Option<&str>) -> String {
         let mut pairs = Vec::new();
-        if let Some(status) = status {
-            pairs.push(format!("status={}", status.as_str()));
+        if let Some(word) = status_word {
+            pairs.push(format!("status={word}"));
         }
         if let Some(tag) = &self.tag {
             pairs.push(format!("tag={}", format::query_value(tag)));
@@ -63,6 +81,19 @@ impl FleetFilter {
             .is_none_or(|wanted| o.tags.iter().any(|t| t.eq_ignore_ascii_case(wanted)));
         let text_ok = self.q.as_ref().is_none_or(|q| text_matches(o, q));
         tag_ok && text_ok
+    }
+
+    /// True when a row of `status`, silenced or not, passes the status filter.
+    fn matches_status(&self, status: Status, quiet: Option<QuietKind>) -> bool {
+        match (self.status, self.quiet) {
+            (Some(wanted), _) => quiet.is_none() && status == wanted,
+            (None, Some(wanted)) => quiet == Some(wanted),
+            (None, None) => true,
+        }
+    }
+
+    fn has_status_filter(&self) -> bool {
+        self.status.is_some() || self.quiet.is_some()
     }
 }
 
@@ -100,8 +131,12 @@ pub struct StatusCount {
 /// The counts on top of the fleet page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counts {
-    /// Statuses in worst-first order; statuses nobody has are left out.
+    /// Statuses in worst-first order, of appliances nobody silenced; statuses nobody has
+    /// are left out.
     pub by_status: Vec<StatusCount>,
+    /// Acknowledged and in-maintenance appliances, counted apart from their statuses;
+    /// kinds nobody has are left out.
+    pub by_silence: Vec<StatusCount>,
     /// Appliances matching the tag and text filters, whatever their status.
     pub total: usize,
     /// Link that drops the status filter, keeping the others.
@@ -140,6 +175,8 @@ pub struct FleetRow {
     pub version: Option<String>,
     /// Tags, each a filter link.
     pub tags: Vec<TagLink>,
+    /// Set when the appliance is acknowledged or in a maintenance window.
+    pub quiet: Option<QuietView>,
 }
 
 /// A tag with the link that filters the fleet by it.
@@ -205,7 +242,14 @@ impl FleetRow {
             location_host: o.schedule.as_ref().and_then(|s| s.location_host()),
             version: o.version.as_ref().map(|v| v.version.clone()),
             tags: o.tags.iter().map(|t| TagLink::new(t)).collect(),
+            quiet: None,
         }
+    }
+
+    /// The same row marked with its silence.
+    pub fn silenced(mut self, silence: Option<&Silence>, now: DateTime<Utc>, zone: Tz) -> Self {
+        self.quiet = silence.map(|s| QuietView::new(s, now, zone));
+        self
     }
 }
 
@@ -282,22 +326,71 @@ pub fn rows_fragment(
     now: DateTime<Utc>,
     zone: Tz,
 ) -> FleetRowsFragment {
-    let mut judged: Vec<(&ApplianceOverview, Verdict)> = fleet
+    rows_fragment_silenced(fleet, filter, None, now, zone)
+}
+
+/// One appliance with its status and silence, as the fleet sorts and counts it.
+struct Judged<'a> {
+    overview: &'a ApplianceOverview,
+    verdict: Verdict,
+    silence: Option<Silence>,
+}
+
+impl Judged<'_> {
+    fn quiet(&self) -> Option<QuietKind> {
+        self.silence.as_ref().map(QuietKind::of)
+    }
+
+    /// Unnoticed trouble first, then silenced appliances, then the good ones.
+    fn attention_rank(&self) -> u8 {
+        match (&self.silence, self.verdict.status) {
+            (None, Status::Good) => 2,
+            (None, _) => 0,
+            (Some(_), _) => 1,
+        }
+    }
+}
+
+/// Like [`rows_fragment`], with acknowledged and in-maintenance appliances marked,
+/// counted apart and listed after the trouble nobody has looked at yet.
+pub fn rows_fragment_silenced(
+    fleet: &[ApplianceOverview],
+    filter: &FleetFilter,
+    silencer: Option<&Silencer>,
+    now: DateTime<Utc>,
+    zone: Tz,
+) -> FleetRowsFragment {
+    let mut judged: Vec<Judged<'_>> = fleet
         .iter()
         .filter(|o| filter.matches_tag_and_text(o))
-        .map(|o| (o, o.verdict(now)))
+        .map(|o| {
+            let verdict = o.verdict(now);
+            let silence = silencer.and_then(|s| silence::silence_of(o, verdict.status, s, now));
+            Judged {
+                overview: o,
+                verdict,
+                silence,
+            }
+        })
         .collect();
-    judged.sort_by(|(a, va), (b, vb)| va.status.cmp(&vb.status).then(a.name.cmp(&b.name)));
+    judged.sort_by(|a, b| {
+        a.attention_rank()
+            .cmp(&b.attention_rank())
+            .then(a.verdict.status.cmp(&b.verdict.status))
+            .then(a.overview.name.cmp(&b.overview.name))
+    });
 
     let counts = count(&judged, filter);
     let matching: Vec<_> = judged
         .iter()
-        .filter(|(_, v)| filter.status.is_none_or(|wanted| v.status == wanted))
+        .filter(|j| filter.matches_status(j.verdict.status, j.quiet()))
         .collect();
     let rows = matching
         .iter()
         .take(MAX_ROWS)
-        .map(|(o, v)| FleetRow::new(o, v, now, zone))
+        .map(|j| {
+            FleetRow::new(j.overview, &j.verdict, now, zone).silenced(j.silence.as_ref(), now, zone)
+        })
         .collect();
 
     FleetRowsFragment {
@@ -308,14 +401,15 @@ pub fn rows_fragment(
     }
 }
 
-fn count(judged: &[(&ApplianceOverview, Verdict)], filter: &FleetFilter) -> Counts {
+fn count(judged: &[Judged<'_>], filter: &FleetFilter) -> Counts {
     let by_status = Status::ALL
         .into_iter()
         .map(|status| {
-            (
-                status,
-                judged.iter().filter(|(_, v)| v.status == status).count(),
-            )
+            let n = judged
+                .iter()
+                .filter(|j| j.quiet().is_none() && j.verdict.status == status)
+                .count();
+            (status, n)
         })
         .filter(|(_, n)| *n > 0)
         .map(|(status, count)| StatusCount {
@@ -327,11 +421,33 @@ fn count(judged: &[(&ApplianceOverview, Verdict)], filter: &FleetFilter) -> Coun
         })
         .collect();
 
+    let by_silence = QuietKind::ALL
+        .into_iter()
+        .map(|kind| {
+            (
+                kind,
+                judged.iter().filter(|j| j.quiet() == Some(kind)).count(),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .map(|(kind, count)| StatusCount {
+            badge: Badge {
+                class: kind.class(),
+                label: kind.label().to_owned(),
+            },
+            word: kind.as_str(),
+            count,
+            href: filter.href_with_quiet(kind),
+            active: filter.quiet == Some(kind),
+        })
+        .collect();
+
     Counts {
         by_status,
+        by_silence,
         total: judged.len(),
         all_href: filter.href_with_status(None),
-        all_active: filter.status.is_none(),
+        all_active: !filter.has_status_filter(),
     }
 }
 
@@ -339,11 +455,12 @@ fn count(judged: &[(&ApplianceOverview, Verdict)], filter: &FleetFilter) -> Coun
 pub fn page(
     fleet: &[ApplianceOverview],
     filter: &FleetFilter,
+    silencer: Option<&Silencer>,
     now: DateTime<Utc>,
     zone: Tz,
     refresh_secs: u32,
 ) -> FleetPage {
-    let fragment = rows_fragment(fleet, filter, now, zone);
+    let fragment = rows_fragment_silenced(fleet, filter, silencer, now, zone);
 
     let statuses = Status::ALL
         .into_iter()
@@ -352,6 +469,11 @@ pub fn page(
             label: s.label(),
             selected: filter.status == Some(s),
         })
+        .chain(QuietKind::ALL.into_iter().map(|k| StatusOption {
+            word: k.as_str(),
+            label: k.label(),
+            selected: filter.quiet == Some(k),
+        }))
         .collect();
 
     let mut tag_names: Vec<&str> = fleet
@@ -539,7 +661,7 @@ mod tests {
     fn page_renders_rows_with_words_and_escapes_text() {
         let mut fleet = fleet();
         fleet[2].tags.push("<script>alert(1)</script>".into());
-        let html = page(&fleet, &FleetFilter::default(), now(), Tz::UTC, 5)
+        let html = page(&fleet, &FleetFilter::default(), None, now(), Tz::UTC, 5)
             .render()
             .unwrap();
         assert!(!html.contains("<script>alert(1)"));

@@ -19,4 +19,5 @@ pub mod format;
 pub mod job;
 pub mod notifications;
 pub mod schedule_form;
+pub mod silence;
 pub mod trends;

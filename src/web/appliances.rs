@@ -14,6 +14,7 @@ use crate::domain::text::bounded;
 use crate::store::{JobPage, StoredJob};
 use crate::views::appliance::{self, ApplianceFacts, AppliancePage, JobsFragment, Pager, SeenJob};
 use crate::views::common::Sighting;
+use crate::views::silence;
 
 /// Jobs shown per page.
 const JOBS_PER_PAGE: u32 = 25;
@@ -89,17 +90,17 @@ async fn load_page(state: &AppState, name: &str, page: u32) -> Result<ApplianceP
         .into_iter()
         .map(|change| (change.observed_at, change.schedule))
         .collect();
+    let now = Utc::now();
+    let zone = state.settings.display_zone;
+    let status = overview.verdict(now).status;
+    let silence = silence::silence_of(&overview, status, &state.silencer(), now);
+
     let facts = ApplianceFacts {
         overview: &overview,
         polls: &polls,
         history: &history,
     };
-    Ok(appliance::page(
-        facts,
-        jobs,
-        Utc::now(),
-        state.settings.display_zone,
-    ))
+    Ok(appliance::page(facts, jobs, now, zone).silenced(silence.as_ref(), now, zone))
 }
 
 async fn load_jobs(state: &AppState, name: &str, page: u32) -> Result<JobsFragment, WebError> {

@@ -53,6 +53,7 @@ pub async fn index(
     Ok(fleet::page(
         &overviews,
         &filter,
+        Some(&state.silencer()),
         Utc::now(),
         settings.display_zone,
         settings.refresh_secs,
@@ -73,8 +74,13 @@ pub async fn rows(
         .fleet_overview()
         .await
         .map_err(WebError::internal)?;
-    let fragment =
-        fleet::rows_fragment(&overviews, &filter, Utc::now(), state.settings.display_zone);
+    let fragment = fleet::rows_fragment_silenced(
+        &overviews,
+        &filter,
+        Some(&state.silencer()),
+        Utc::now(),
+        state.settings.display_zone,
+    );
 
     let mut response = fragment.into_response();
     if hx.trigger.as_deref() == Some(FILTER_FORM_ID)

@@ -4,6 +4,7 @@
 //! them; askama renders and escapes. Full pages and htmx fragments have their own structs.
 #![warn(missing_docs)]
 
+pub mod acks;
 pub mod actions;
 pub mod appliances;
 pub mod assets;
@@ -13,6 +14,7 @@ pub mod fleet;
 pub mod health;
 pub mod htmx;
 pub mod jobs;
+pub mod listener;
 pub mod metrics;
 pub mod notifications;
 pub mod trends;
@@ -32,7 +34,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::config::MaintenanceWindow;
 use crate::store::Store;
+use crate::store::silence::Silencer;
 use auth::{Auth, Role};
 
 /// What every handler shares.
@@ -55,6 +59,8 @@ pub struct WebSettings {
     pub refresh_secs: u32,
     /// Zone in which times are shown.
     pub display_zone: Tz,
+    /// Maintenance windows, by tag.
+    pub maintenance: Arc<[MaintenanceWindow]>,
 }
 
 impl Default for WebSettings {
@@ -62,7 +68,15 @@ impl Default for WebSettings {
         WebSettings {
             refresh_secs: 5,
             display_zone: Tz::UTC,
+            maintenance: Arc::new([]),
         }
+    }
+}
+
+impl AppState {
+    /// Whether appliances are acknowledged or in maintenance, over this state's store.
+    pub fn silencer(&self) -> Silencer {
+        Silencer::new(&self.store, &self.settings.maintenance)
     }
 }
 
@@ -140,6 +154,8 @@ fn operator_routes() -> Router<AppState> {
         .route("/fleet/backup/runs/{id}/rows", get(bulk::rows))
         .route("/audit.csv", get(audit::export))
         .route("/notifications", get(notifications::index))
+        .route("/appliances/{name}/acknowledgement", post(acks::create))
+        .route("/appliances/{name}/acknowledgement/delete", post(acks::delete))
         .route_layer(operator)
 }
 

@@ -18,3 +18,10 @@ impl Silencer for NeverSilenced {
         None
     }
 }
+
+/// Acknowledgements and maintenance windows, as the store keeps them.
+impl Silencer for crate::store::silence::Silencer {
+    fn silenced(&self, appliance: &str, tags: &[String], at: DateTime<Utc>) -> Option<String> {
+        crate::store::silence::Silencer::silenced(self, appliance, tags, at)
+    }
+}
