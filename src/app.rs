@@ -30,6 +30,8 @@ pub struct RunningApp {
     poller: JoinHandle<()>,
     housekeeping: JoinHandle<()>,
     bulk: Arc<web::actions::bulk_run::BulkRuns>,
+    /// Notifications and the outside heartbeat, when configured.
+    extras: Vec<JoinHandle<()>>,
     ack_upkeep: JoinHandle<()>,
 }
 
@@ -44,6 +46,9 @@ impl RunningApp {
         let _ = self.poller.await;
         // A pruning round in progress ends before the database closes under it.
         let _ = self.housekeeping.await;
+        for task in self.extras {
+            let _ = task.await;
+        }
         let _ = self.ack_upkeep.await;
         self.store.close().await;
         info!("vbdash stopped");
@@ -85,17 +90,19 @@ pub async fn start(
     // Runs a previous process left unfinished are marked before any new run can start.
     web::actions::bulk_run::recover_after_restart(&store).await?;
     let actions = web::actions::Actions::with_settings(&clients, config.presets.clone(), bulk);
-    if first_poll == FirstPoll::BeforeServing {
-        poller::poll_all_once(&store, &clients, config.poll.concurrency).await;
-    }
-
     let shutdown = CancellationToken::new();
     let heartbeat = poller::Heartbeat::default();
-    let poller = tokio::spawn(poller::run_with_heartbeat(
+    let (hooks, extras) = start_hooks(config, &store, &heartbeat, &shutdown)?;
+    if first_poll == FirstPoll::BeforeServing {
+        poller::poll_all_once_with(&store, &clients, config.poll.concurrency, &hooks).await;
+    }
+
+    let poller = tokio::spawn(poller::run_with_hooks(
         store.clone(),
         clients,
         poller_settings(config, first_poll),
         heartbeat.clone(),
+        hooks,
         shutdown.clone(),
     ));
 
@@ -142,8 +149,44 @@ pub async fn start(
         poller,
         housekeeping,
         bulk: bulk_runs,
+        extras,
         ack_upkeep,
     })
+}
+
+/// Starts notifications and the outside heartbeat when configured, and returns the hooks
+/// through which the poller tells them about each poll.
+fn start_hooks(
+    config: &Config,
+    store: &Store,
+    heartbeat: &poller::Heartbeat,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<(poller::PollHooks, Vec<JoinHandle<()>>)> {
+    let mut hooks = poller::PollHooks::default();
+    let mut tasks = Vec::new();
+
+    if config.notify.is_enabled() {
+        let silencer = crate::store::silence::Silencer::new(store, &config.maintenance);
+        let notifier = poller::notify::Notifier::new(store.clone(), config.notify.clone())
+            .map_err(|why| anyhow::anyhow!(why))?
+            .with_silencer(Arc::new(silencer));
+        let (polled, task) = notifier.start(shutdown.clone());
+        hooks.polled = Some(polled);
+        tasks.push(task);
+    }
+
+    if let Some(ping) = &config.heartbeat_ping {
+        let rounds = poller::RoundHealth::default();
+        let pinger = poller::HeartbeatPinger::new(
+            ping.clone(),
+            heartbeat.clone(),
+            rounds.clone(),
+            store.clone(),
+        );
+        hooks.rounds = Some(rounds);
+        tasks.push(tokio::spawn(pinger.run(shutdown.clone())));
+    }
+    Ok((hooks, tasks))
 }
 
 /// Refuses to serve without sign-in on anything but a loopback address, whatever the

@@ -111,6 +111,8 @@ pub async fn prepare(
         appliances,
         presets: demo_presets()?,
         actions: crate::config::ActionsConfig::default(),
+        notify: crate::config::NotifyConfig::default(),
+        heartbeat_ping: None,
         maintenance: demo_maintenance(),
     };
     Ok(DemoFleet {
@@ -123,6 +125,15 @@ pub async fn prepare(
 
 /// Runs the demo until Ctrl-C.
 pub async fn run(listen: SocketAddr, database: Option<PathBuf>) -> anyhow::Result<()> {
+    run_with_webhook(listen, database, None).await
+}
+
+/// Runs the demo until Ctrl-C, announcing status changes to `webhook` when given.
+pub async fn run_with_webhook(
+    listen: SocketAddr,
+    database: Option<PathBuf>,
+    webhook: Option<Url>,
+) -> anyhow::Result<()> {
     // The address first: if it is taken, say so before anything else starts.
     let listener = TcpListener::bind(listen).await.with_context(|| {
         format!("cannot listen on {listen}; pick another address with --listen 127.0.0.1:PORT")
@@ -132,7 +143,11 @@ pub async fn run(listen: SocketAddr, database: Option<PathBuf>) -> anyhow::Resul
     let tuning = DemoTuning::default();
 
     println!("Starting simulated appliances and polling their history...");
-    let fleet = prepare(database.clone(), listen, &tuning).await?;
+    let mut fleet = prepare(database.clone(), listen, &tuning).await?;
+    if let Some(url) = &webhook {
+        fleet.config.notify = webhook_notifications(url);
+        println!("Notifications go to the webhook given with --webhook.");
+    }
     let app = app::start(&fleet.config, listener, FirstPoll::BeforeServing).await?;
     acknowledge_unreachable(&app.store).await?;
 
@@ -150,6 +165,26 @@ pub async fn run(listen: SocketAddr, database: Option<PathBuf>) -> anyhow::Resul
     app.stop().await;
     let _ = std::fs::remove_dir_all(&tempdir);
     Ok(())
+}
+
+/// Notifications of every demo appliance to one generic webhook, quick to retry.
+pub fn webhook_notifications(url: &Url) -> crate::config::NotifyConfig {
+    use crate::config::{ChannelConfig, ChannelKind, NotifyConfig};
+
+    NotifyConfig {
+        channels: vec![ChannelConfig {
+            name: "demo-webhook".to_owned(),
+            kind: ChannelKind::Webhook {
+                url: Secret::new(url.as_str()),
+            },
+            digest: None,
+        }],
+        default_channels: vec!["demo-webhook".to_owned()],
+        group_window: Duration::from_secs(10),
+        retry_delay: Duration::from_secs(5),
+        max_attempts: 4,
+        ..NotifyConfig::default()
+    }
 }
 
 /// Name and tags of each simulated demo appliance (the unreachable one is added apart).

@@ -42,6 +42,10 @@ enum Command {
         /// Database file; a fresh temporary one when not given.
         #[arg(long)]
         database: Option<PathBuf>,
+        /// Send notifications of the demo fleet as JSON to this URL (see README,
+        /// "Notifications"), such as a receiver of your own on 127.0.0.1.
+        #[arg(long)]
+        webhook: Option<url::Url>,
     },
     /// Poll the configured appliances and serve the dashboard.
     Serve {
@@ -94,7 +98,11 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Demo { listen, database } => vbdash::demo::run(listen, database).await,
+        Command::Demo {
+            listen,
+            database,
+            webhook,
+        } => vbdash::demo::run_with_webhook(listen, database, webhook).await,
         Command::Serve { config } => {
             let config = Config::load(&config, &Config::process_env())?;
             vbdash::app::serve(config).await

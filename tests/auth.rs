@@ -338,6 +338,12 @@ const MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
     ("GET", "/audit.csv", "/audit.csv", [303, 403, 200, 200]),
     (
         "GET",
+        "/notifications",
+        "/notifications",
+        [303, 403, 200, 200],
+    ),
+    (
+        "GET",
         "/fleet/backup",
         "/fleet/backup",
         [303, 403, 200, 200],

@@ -785,4 +785,3 @@ fn retention_is_configurable_with_defaults_and_a_floor() {
         "{message}"
     );
 }
-

@@ -8,6 +8,7 @@
 mod auth;
 mod error;
 mod maintenance;
+mod notify;
 mod overrides;
 mod presets;
 mod raw;
@@ -25,6 +26,10 @@ use crate::secret::Secret;
 pub use auth::{AuthConfig, AuthMode, ProxyAuth, check_loopback};
 pub use error::ConfigError;
 pub use maintenance::{MaintenanceWindow, WindowTimes, parse_day};
+pub use notify::{
+    ChannelConfig, ChannelKind, DigestTime, HeartbeatPingConfig, NotifyConfig, PingMethod,
+    RouteConfig, SmtpConfig, SmtpSecurity,
+};
 pub use presets::{ActionsConfig, Preset};
 pub use values::{parse_duration, parse_zone};
 
@@ -44,6 +49,10 @@ pub struct Config {
     pub presets: Vec<Preset>,
     /// How bulk actions behave (`[actions]`).
     pub actions: ActionsConfig,
+    /// Where status changes are announced (`[notify]`).
+    pub notify: NotifyConfig,
+    /// The outside URL pinged after healthy poll rounds (`[heartbeat]`), if any.
+    pub heartbeat_ping: Option<HeartbeatPingConfig>,
     /// Maintenance windows by tag (`[[maintenance]]`).
     pub maintenance: Vec<MaintenanceWindow>,
 }

@@ -36,6 +36,9 @@ pub(super) struct RawConfig {
     #[serde(default, rename = "preset")]
     pub presets: Vec<super::presets::RawPreset>,
     #[serde(default)]
+    pub notify: super::notify::RawNotify,
+    pub heartbeat: Option<super::notify::RawHeartbeat>,
+    #[serde(default)]
     pub maintenance: Vec<super::maintenance::RawMaintenance>,
 }
 
@@ -265,6 +268,12 @@ pub(super) fn validate(
 
     let presets = super::presets::validate(&raw.presets, &blame, env)?;
     let actions = super::presets::validate_actions(&raw.actions, &blame)?;
+    let notify = super::notify::validate(&raw.notify, &blame, env)?;
+    let heartbeat_ping = raw
+        .heartbeat
+        .as_ref()
+        .map(|h| super::notify::validate_heartbeat(h, poll.interval, &blame, env))
+        .transpose()?;
     let mut known_tags: Vec<&str> = appliances
         .iter()
         .flat_map(|a| a.tags.iter().map(String::as_str))
@@ -283,6 +292,8 @@ pub(super) fn validate(
         appliances,
         presets,
         actions,
+        notify,
+        heartbeat_ping,
         maintenance,
     })
 }

@@ -3,21 +3,24 @@
 //! only delays itself. Every poll, good or bad, is written to the store.
 
 mod heartbeat;
+mod heartbeat_ping;
+pub mod notify;
 mod poll_once;
 mod schedule;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::store::Store;
 use crate::vcenter::ApplianceClient;
 
 pub use heartbeat::{Heartbeat, Liveness};
+pub use heartbeat_ping::{HeartbeatPinger, PingStats, RoundHealth, RoundTally};
 pub use poll_once::poll_once;
 pub use schedule::{Backoff, next_delay};
 
@@ -31,6 +34,30 @@ pub struct PollerSettings {
     /// Upper bound of the random delay before an appliance's first poll, so that a large
     /// fleet does not log in all at once.
     pub initial_spread: Duration,
+}
+
+/// Who hears about each poll once it is written: the notifier and the outside heartbeat.
+#[derive(Debug, Clone, Default)]
+pub struct PollHooks {
+    /// Gets the name of every appliance whose poll was written.
+    pub polled: Option<mpsc::Sender<String>>,
+    /// Counts poll writes for the outside heartbeat's rounds.
+    pub rounds: Option<RoundHealth>,
+}
+
+impl PollHooks {
+    /// Tells the hooks about one poll write, without ever waiting on them.
+    fn after_write(&self, appliance: &str, written: bool) {
+        if let Some(rounds) = &self.rounds {
+            rounds.record(written);
+        }
+        if let (true, Some(polled)) = (written, &self.polled)
+            && polled.try_send(appliance.to_owned()).is_err()
+        {
+            // The next poll of this appliance is evaluated again; nothing is lost for good.
+            debug!(appliance.name = %appliance, "notification queue full; evaluation skipped");
+        }
+    }
 }
 
 /// Polls every appliance until `shutdown` is cancelled, then logs out of every session.
@@ -52,6 +79,26 @@ pub async fn run_with_heartbeat(
     heartbeat: Heartbeat,
     shutdown: CancellationToken,
 ) {
+    run_with_hooks(
+        store,
+        clients,
+        settings,
+        heartbeat,
+        PollHooks::default(),
+        shutdown,
+    )
+    .await;
+}
+
+/// [`run_with_heartbeat`], telling `hooks` about every poll written.
+pub async fn run_with_hooks(
+    store: Store,
+    clients: Vec<Arc<ApplianceClient>>,
+    settings: PollerSettings,
+    heartbeat: Heartbeat,
+    hooks: PollHooks,
+    shutdown: CancellationToken,
+) {
     heartbeat.beat(chrono::Utc::now());
     let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     let mut tasks = JoinSet::new();
@@ -67,6 +114,7 @@ pub async fn run_with_heartbeat(
             Arc::clone(client),
             settings.clone(),
             Arc::clone(&permits),
+            hooks.clone(),
             shutdown.clone(),
         ));
     }
@@ -94,6 +142,16 @@ pub async fn run_with_heartbeat(
 /// Polls every appliance once, all at the same time within the concurrency limit, and
 /// records each poll. Used at start-up by the demo and by tests and benchmarks.
 pub async fn poll_all_once(store: &Store, clients: &[Arc<ApplianceClient>], concurrency: usize) {
+    poll_all_once_with(store, clients, concurrency, &PollHooks::default()).await;
+}
+
+/// [`poll_all_once`], telling `hooks` about every poll written.
+pub async fn poll_all_once_with(
+    store: &Store,
+    clients: &[Arc<ApplianceClient>],
+    concurrency: usize,
+    hooks: &PollHooks,
+) {
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let polls = clients.iter().map(|client| {
         let permits = Arc::clone(&permits);
@@ -102,9 +160,11 @@ pub async fn poll_all_once(store: &Store, clients: &[Arc<ApplianceClient>], conc
                 return;
             };
             let report = poll_once(client, store).await;
-            if let Err(e) = store.record_poll(&report).await {
+            let written = store.record_poll(&report).await;
+            if let Err(e) = &written {
                 error!(appliance.name = %client.name(), error = %e, "could not store a poll");
             }
+            hooks.after_write(client.name(), written.is_ok());
         }
     });
     futures::future::join_all(polls).await;
@@ -115,6 +175,7 @@ async fn poll_forever(
     client: Arc<ApplianceClient>,
     settings: PollerSettings,
     permits: Arc<Semaphore>,
+    hooks: PollHooks,
     shutdown: CancellationToken,
 ) {
     let mut delay = schedule::initial_delay(settings.initial_spread);
@@ -138,10 +199,12 @@ async fn poll_forever(
             }
         };
 
-        if let Err(e) = store.record_poll(&report).await {
+        let written = store.record_poll(&report).await;
+        if let Err(e) = &written {
             // Our own database failing is something a person must look at.
             error!(appliance.name = %client.name(), error = %e, "could not store a poll");
         }
+        hooks.after_write(client.name(), written.is_ok());
         if !report.outcome.is_ok() {
             warn!(
                 appliance.name = %client.name(),

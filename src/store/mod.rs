@@ -14,6 +14,7 @@
 //! bulk backup runs and where each of their appliances stands.
 //! `api_tokens` holds the digests of the JSON API's tokens; `job_search` and
 //! `run_summary` are the API's reads.
+//! `notifications` holds what was announced, to whom, and how each delivery went.
 
 mod acks;
 mod actions;
@@ -26,6 +27,7 @@ mod health;
 pub mod history;
 mod job_search;
 mod jobs;
+mod notifications;
 mod overview;
 mod polls;
 mod run_summary;
@@ -53,6 +55,9 @@ pub use appliances::ApplianceSettings;
 pub use bulk::{BulkItemRecord, BulkRunRecord, BulkState, InterruptedRun, NewBulkRun};
 pub use job_search::{FoundJob, JobCursor, JobSearch, MAX_SEARCH_LIMIT};
 pub use jobs::{JobPage, StoredJob};
+pub use notifications::{
+    AttemptResult, DeliveryLine, DueDelivery, NewEvent, NewMessage, NotifyState, StoredEvent,
+};
 pub use run_summary::RunSummary;
 pub use schedules::ScheduleChange;
 pub use sessions::SessionRecord;

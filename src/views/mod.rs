@@ -17,6 +17,7 @@ pub mod export;
 pub mod fleet;
 pub mod format;
 pub mod job;
+pub mod notifications;
 pub mod schedule_form;
 pub mod silence;
 pub mod trends;

@@ -17,6 +17,7 @@ pub mod htmx;
 pub mod jobs;
 pub mod listener;
 pub mod metrics;
+pub mod notifications;
 pub mod trends;
 pub mod users;
 
@@ -160,6 +161,7 @@ fn operator_routes() -> Router<AppState> {
         .route("/fleet/backup/runs/{id}/rows", get(bulk::rows))
         .route("/fleet/backup/runs/{id}/stop", post(bulk::stop))
         .route("/audit.csv", get(audit::export))
+        .route("/notifications", get(notifications::index))
         .route("/appliances/{name}/acknowledgement", post(acks::create))
         .route("/appliances/{name}/acknowledgement/delete", post(acks::delete))
         .route_layer(operator)
