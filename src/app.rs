@@ -18,6 +18,10 @@ use crate::vcenter::{ApplianceClient, HttpClients, Target, TlsMode};
 use crate::web::auth::Auth;
 use crate::web::{self, AppState, WebSettings};
 
+/// Where `vbdash simulate` listens when neither the command line nor the file says.
+pub const SIMULATOR_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8443);
+
 /// Time open requests get to finish once shutdown is asked for.
 const SHUTDOWN_DRAIN: Duration = Duration::from_secs(10);
 
@@ -229,9 +233,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Serves the simulated appliances of a simulator configuration file until stopped.
-pub async fn simulate(path: &std::path::Path, listen: SocketAddr) -> anyhow::Result<()> {
+/// Serves the simulated appliances of the file at `path`, on `listen` when given, else on
+/// the file's own `listen`, else on [`SIMULATOR_LISTEN`].
+pub async fn simulate(path: &std::path::Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     let config = crate::simulator::SimConfig::from_toml_file(path)?;
+    let listen = listen.or(config.listen).unwrap_or(SIMULATOR_LISTEN);
     let simulator = crate::simulator::Simulator::new(config);
     let listener = TcpListener::bind(listen)
         .await

@@ -58,9 +58,10 @@ enum Command {
         /// Simulator configuration file (see sim.example.toml).
         #[arg(long, short)]
         config: PathBuf,
-        /// Address to serve the simulated appliances on.
-        #[arg(long, default_value = "127.0.0.1:8443")]
-        listen: SocketAddr,
+        /// Address to serve the simulated appliances on [default: the file's `listen`, else
+        /// 127.0.0.1:8443].
+        #[arg(long)]
+        listen: Option<SocketAddr>,
     },
     /// Add, change, remove and list the local users who sign in to the dashboard.
     User(cli::user::UserCommand),

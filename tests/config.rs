@@ -143,6 +143,15 @@ fn contradicting_tls_settings_are_refused() {
     assert!(msg.contains("contradict"), "{msg}");
     let text = GOOD.replace("tls = \"verify\"", "tls = \"none\"");
     assert!(error_text(&text).contains("insecure = true"));
+
+    // Verifying and not verifying at once: the line of `insecure` is named.
+    let text = GOOD.replace("insecure = true", "insecure = true\ntls = \"verify\"");
+    let msg = error_text(&text);
+    assert!(
+        msg.contains("tls = \"verify\" and insecure = true contradict"),
+        "{msg}"
+    );
+    assert!(msg.contains(".insecure"), "{msg}");
 }
 
 #[test]

@@ -32,6 +32,21 @@ fn example_simulator_configuration_is_valid() {
     assert_eq!(sim.appliances.len(), 3);
 }
 
+#[test]
+fn example_configuration_polls_the_example_simulator() {
+    let env = vec![("SIM_PASSWORD".to_owned(), "x".to_owned())];
+    let config = Config::load(&repo("vbdash.example.toml"), &env).unwrap();
+    let sim = SimConfig::from_toml_file(&repo("sim.example.toml")).unwrap();
+    let listen = sim.listen.expect("the example simulator names its address");
+
+    assert_eq!(config.appliances.len(), sim.appliances.len());
+    for (appliance, simulated) in config.appliances.iter().zip(&sim.appliances) {
+        assert_eq!(appliance.name, simulated.name);
+        let expected = format!("http://{listen}/{}", simulated.name);
+        assert_eq!(appliance.url.as_str().trim_end_matches('/'), expected);
+    }
+}
+
 /// The parts of `docker-compose.yml` the checks below read.
 #[derive(Debug, serde::Deserialize)]
 struct Compose {

@@ -511,6 +511,10 @@ fn resolve_tls(
     }
 
     let insecure = a.insecure.as_ref().is_some_and(|v| *v.get_ref());
+    if let (Some(_), true, Some(flag)) = (&a.tls, insecure, &a.insecure) {
+        let m = "tls = \"verify\" and insecure = true contradict each other; keep one";
+        return Err(blame.at(Some(flag.span()), &key("insecure"), m.to_owned()));
+    }
     match (&a.ca_file, insecure) {
         (Some(file), true) => {
             let m = "ca_file and insecure = true contradict each other; keep one".to_owned();

@@ -17,6 +17,14 @@ impl ApplianceVersion {
         let minor = parts.next()??;
         let update = parts.next()??;
         let patch = parts.next().unwrap_or(Some(0))?;
+        // 6.7 updates kept 6.7.0 and moved the fourth number instead: U1 is 6.7.0.2xxxx,
+        // U2 6.7.0.3xxxx, U3 6.7.0.4xxxx and later.
+        let update = match (major, minor, update, patch) {
+            (6, 7, 0, 40_000..) => 3,
+            (6, 7, 0, 30_000..) => 2,
+            (6, 7, 0, 20_000..) => 1,
+            _ => update,
+        };
         parts.next().is_none().then_some(ApplianceVersion {
             major,
             minor,
@@ -66,11 +74,13 @@ mod tests {
 
     #[test]
     fn features_follow_the_version() {
-        let v67 = ApplianceVersion::parse("6.7.0.44000").unwrap();
+        let v67 = ApplianceVersion::parse("6.7.0.20000").unwrap();
+        let v67u3 = ApplianceVersion::parse("6.7.0.44000").unwrap();
         let v703 = ApplianceVersion::parse("7.0.3.01700").unwrap();
         let v803 = ApplianceVersion::parse("8.0.3.00400").unwrap();
         assert!(!v67.has_api() && v703.has_api() && v803.has_api());
-        assert!(!v67.has_build_info() && v703.has_build_info());
+        assert!(!v67.has_build_info() && v67u3.has_build_info() && v703.has_build_info());
+        assert!(!v67u3.has_api());
         assert!(!v703.has_fast_backup_info() && v803.has_fast_backup_info());
         assert!(ApplianceVersion::parse("8.0").is_none());
         assert!(ApplianceVersion::parse("8.0.x.1").is_none());

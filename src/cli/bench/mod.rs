@@ -42,9 +42,11 @@ pub struct BenchCommand {
     #[arg(long, default_value_t = 4)]
     pub clients: usize,
 
-    /// Where the report goes. Text after the notes marker of an existing report is kept.
-    #[arg(long, default_value = "BENCHMARKS.md")]
-    pub output: PathBuf,
+    /// Where the report goes [default: BENCHMARKS.md, or bench-quick.md with --quick, so
+    /// that a check of the benchmark never replaces the measured report]. Text after the
+    /// notes marker of an existing report is kept.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 
     /// What else the machine was doing, in words, for the report.
     #[arg(long, default_value = "")]
@@ -148,16 +150,17 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         machine_note: command.machine_note.clone(),
         clients: command.clients,
     };
-    let text = report::render(
-        &context,
-        &main,
-        soak.as_ref(),
-        &previous_notes(&command.output),
-    );
-    std::fs::write(&command.output, text)
-        .with_context(|| format!("cannot write {}", command.output.display()))?;
+    let output = command.output.clone().unwrap_or_else(|| {
+        PathBuf::from(if command.quick {
+            "bench-quick.md"
+        } else {
+            "BENCHMARKS.md"
+        })
+    });
+    let text = report::render(&context, &main, soak.as_ref(), &previous_notes(&output));
+    std::fs::write(&output, text).with_context(|| format!("cannot write {}", output.display()))?;
     report::print_summary(&main, soak.as_ref(), command.clients);
-    println!("report written to {}", command.output.display());
+    println!("report written to {}", output.display());
     Ok(())
 }
 

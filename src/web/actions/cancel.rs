@@ -93,8 +93,9 @@ pub(crate) async fn request_cancel(
             let accepted = result.status == "OK";
             let summary = if accepted {
                 format!(
-                    "{name} accepted the request to cancel job {id}. The job page shows the \
-                     job as canceled once a poll sees it end."
+                    "{name} accepted the request to cancel job {id}. Appliances report a \
+                     cancelled job as failed, with a message saying it was cancelled; the job \
+                     page shows that once a poll sees the job end."
                 )
             } else {
                 format!("{name} did not accept the request to cancel job {id}.")

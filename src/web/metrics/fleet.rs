@@ -82,7 +82,8 @@ pub fn write(out: &mut Exposition, fleet: &[ApplianceOverview], now: DateTime<Ut
         fleet,
         "vbdash_schedule_enabled",
         "Whether the appliance has an enabled backup schedule (1) or not (0).",
-        |a| match (&a.schedule, &a.last_poll) {
+        // Without a successful poll the schedule is not known, not absent.
+        |a| match (&a.schedule, &a.last_ok_poll_at) {
             (Some(schedule), _) => Some(one_if(schedule.enabled)),
             (None, Some(_)) => Some(0.0),
             (None, None) => None,
