@@ -280,7 +280,7 @@ pub(crate) async fn refused_form(
     fields: &FormFields,
     errors: FieldErrors,
 ) -> Result<Response, WebError> {
-    tracing::info!(appliance.name = %name, refused = %errors.sentence(), "backup form refused");
+    tracing::info!(appliance.name = ?name, refused = ?errors.sentence(), "backup form refused");
     let page = backup_form(state, name, Kept::from_form(fields, errors)).await?;
     Ok((StatusCode::BAD_REQUEST, page).into_response())
 }

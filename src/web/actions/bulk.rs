@@ -268,7 +268,7 @@ async fn check<'a>(
             targets,
         })),
         _ => {
-            tracing::info!(refused = %errors.sentence(), "bulk form refused");
+            tracing::info!(refused = ?errors.sentence(), "bulk form refused");
             let page = bulk_form(state, fields, errors).await?;
             Ok(Err((StatusCode::BAD_REQUEST, page).into_response()))
         }
