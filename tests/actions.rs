@@ -1042,6 +1042,48 @@ async fn a_filter_selection_is_resolved_by_the_server_when_the_run_starts() {
 }
 
 #[tokio::test]
+async fn a_filter_with_an_unknown_status_word_selects_nothing() {
+    let names = ["vc-s1", "vc-s2"];
+    let site = bulk_site(&names, 2).await;
+
+    // Dropping the unknown word would leave an empty filter: every appliance.
+    for word in ["bogus", "FAILED", "faild"] {
+        let chosen = format!("scope=filter&status={word}&preset=web&reason=typo");
+        let review = site.post("/fleet/backup/review", &chosen).await;
+        assert_eq!(review.status, StatusCode::BAD_REQUEST, "{}", review.body);
+        assert!(review.body.contains("id=\"status-error\"") || review.body.contains("#status"));
+        assert!(review.body.contains(word), "{}", review.body);
+
+        let start = site
+            .post("/fleet/backup", &format!("{chosen}&confirm=yes"))
+            .await;
+        assert_eq!(start.status, StatusCode::BAD_REQUEST, "{}", start.body);
+    }
+    assert!(site.store.bulk_run(1).await.unwrap().is_none());
+    assert!(
+        site.audit().await.is_empty(),
+        "nothing half-done is recorded"
+    );
+
+    // Known words, fleet statuses and silences alike, are still taken.
+    let known = site
+        .post(
+            "/fleet/backup/review",
+            "scope=filter&status=unscheduled&preset=web&reason=known",
+        )
+        .await;
+    assert_eq!(known.status, StatusCode::OK, "{}", known.body);
+    let quiet = site
+        .post(
+            "/fleet/backup/review",
+            "scope=filter&status=acknowledged&preset=web&reason=known",
+        )
+        .await;
+    assert_ne!(quiet.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!quiet.body.contains("is not a status"), "{}", quiet.body);
+}
+
+#[tokio::test]
 async fn bad_input_shows_the_same_form_again_with_values_and_reasons() {
     let site = site().await;
     let jobs_before = site.sim.simulator.job_count(API);

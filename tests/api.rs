@@ -605,6 +605,32 @@ async fn bad_start_requests_name_the_field_and_send_nothing() {
 }
 
 #[tokio::test]
+async fn a_start_for_an_unknown_appliance_is_a_404_whatever_the_preset() {
+    let server = server().await;
+    let token = server.create_token("scripts", "operate").await;
+
+    // `offsite` is SFTP, which depends on the appliance's version: the unknown appliance
+    // must not be mistaken for one whose version is not known yet.
+    for name in ["nowhere", "..%2F..%2Fetc"] {
+        let answer = server
+            .post(
+                &token,
+                &format!("/api/v1/appliances/{name}/backups"),
+                &json!({ "preset": "offsite" }),
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{name}: {}",
+            answer.text
+        );
+        assert_eq!(answer.error_code(), "not_found");
+    }
+    assert!(server.audit().await.is_empty());
+}
+
+#[tokio::test]
 async fn paging_walks_every_job_exactly_once() {
     let server = server().await;
     let reader = server.create_token("walker", "read").await;

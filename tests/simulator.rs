@@ -1263,3 +1263,15 @@ async fn jobs_from_before_a_patch_carry_the_earlier_build() {
     assert!(builds.iter().any(|(v, _)| v == "8.0.2.00100"));
     server.abort();
 }
+
+#[test]
+fn an_endless_history_is_refused_before_the_simulator_starts() {
+    let path = std::path::Path::new("sim.toml");
+    let text = |days: u64| {
+        format!("[[appliances]]\nname = \"x\"\nversion = \"8.0.3.00400\"\nhistory_days = {days}\n")
+    };
+    let err = SimConfig::from_toml_str(&text(4_294_967_295), path).unwrap_err();
+    let words = format!("{err:#}");
+    assert!(words.contains("history_days"), "{words}");
+    assert!(SimConfig::from_toml_str(&text(730), path).is_ok());
+}

@@ -253,6 +253,12 @@ impl SimConfig {
                     appliance.version
                 );
             }
+            if appliance.history_days > MAX_HISTORY_DAYS {
+                anyhow::bail!(
+                    "key `{at}.history_days`: {} is more than {MAX_HISTORY_DAYS} days (100 years)",
+                    appliance.history_days
+                );
+            }
             if let Profile::Flaky { failure_percent } = appliance.profile
                 && failure_percent > 100
             {
@@ -464,6 +470,10 @@ fn default_username() -> String {
 fn default_password() -> String {
     "Example-Passw0rd!".to_owned()
 }
+
+/// Longest history a simulated appliance makes up: its jobs are all kept in memory, so
+/// an unbounded number of days would exhaust it at the first request.
+pub const MAX_HISTORY_DAYS: u32 = 36_500;
 
 fn default_history_days() -> u32 {
     30

@@ -221,11 +221,13 @@ pub(crate) async fn start_from_fields(
     name: &str,
     fields: &FormFields,
 ) -> Result<StartOutcome, WebError> {
+    // An appliance vbdash does not manage is a 404 before any field is judged: the
+    // fields' checks would otherwise blame the preset for the unknown version.
+    let client = super::client_of(&state.actions, name)?;
     let (preset, request) = match form::checked_request(state, name, fields).await {
         Ok(checked) => checked,
         Err(errors) => return Ok(StartOutcome::BadFields(errors)),
     };
-    let client = super::client_of(&state.actions, name)?;
 
     let audit = Audit {
         user,
@@ -278,7 +280,7 @@ pub(crate) async fn refused_form(
     fields: &FormFields,
     errors: FieldErrors,
 ) -> Result<Response, WebError> {
-    tracing::info!(appliance.name = %name, refused = %errors.sentence(), "backup form refused");
+    tracing::info!(appliance.name = ?name, refused = ?errors.sentence(), "backup form refused");
     let page = backup_form(state, name, Kept::from_form(fields, errors)).await?;
     Ok((StatusCode::BAD_REQUEST, page).into_response())
 }

@@ -24,6 +24,7 @@ use crate::views::bulk::{
     BulkChoice, BulkConfirmPage, BulkFormPage, BulkRowsFragment, BulkRunPage, SelectionView,
 };
 use crate::views::fleet::FleetFilter;
+use crate::views::silence::QuietKind;
 use crate::web::AppState;
 use crate::web::auth::CurrentUser;
 use crate::web::error::WebError;
@@ -254,6 +255,7 @@ async fn check<'a>(
 ) -> Result<Result<Checked<'a>, Response>, WebError> {
     let mut errors = FieldErrors::default();
     let selection = Selection::from_fields(fields);
+    unknown_status_word(fields, &mut errors);
     let preset = form::preset(&state.actions, fields, &mut errors);
     let reason = form::reason(fields, &mut errors);
     let targets = resolve(state, &selection, preset, &mut errors).await?;
@@ -266,10 +268,30 @@ async fn check<'a>(
             targets,
         })),
         _ => {
-            tracing::info!(refused = %errors.sentence(), "bulk form refused");
+            tracing::info!(refused = ?errors.sentence(), "bulk form refused");
             let page = bulk_form(state, fields, errors).await?;
             Ok(Err((StatusCode::BAD_REQUEST, page).into_response()))
         }
+    }
+}
+
+/// A filter's status word that names no status: refused, since the filter would
+/// otherwise drop it and select every appliance.
+fn unknown_status_word(fields: &FormFields, errors: &mut FieldErrors) {
+    if fields.one("scope") != Some("filter") {
+        return;
+    }
+    if let Some(word) = fields.one("status")
+        && Status::parse(word).is_none()
+        && QuietKind::parse(word).is_none()
+    {
+        errors.add(
+            "status",
+            format!(
+                "\u{201c}{}\u{201d} is not a status of the fleet page",
+                bounded(word, 40)
+            ),
+        );
     }
 }
 

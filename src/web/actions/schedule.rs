@@ -257,7 +257,7 @@ async fn refused(
     fields: &FormFields,
     errors: FieldErrors,
 ) -> Result<Response, WebError> {
-    tracing::info!(appliance.name = %name, refused = %errors.sentence(), "schedule form refused");
+    tracing::info!(appliance.name = ?name, refused = ?errors.sentence(), "schedule form refused");
     let page = schedule_form(state, name, Some(Shown::typed(fields, errors))).await?;
     Ok((StatusCode::BAD_REQUEST, page).into_response())
 }

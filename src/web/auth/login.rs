@@ -75,7 +75,8 @@ pub async fn submit(
     }
     let Form(form) =
         form.map_err(|_| WebError::BadRequest("The sign-in form is incomplete.".into()))?;
-    let user_name = bounded(form.user.trim(), MAX_USER_CHARS);
+    // No user name holds a line break or a tab; one that does would split a log line.
+    let user_name = bounded(form.user.trim(), MAX_USER_CHARS).replace(['\n', '\t'], "\u{fffd}");
     let password = Secret::new(form.password);
     let next = safe_next(&form.next).to_owned();
     let address = client.label();
