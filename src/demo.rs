@@ -123,16 +123,27 @@ pub async fn prepare(
     })
 }
 
-/// Runs the demo until Ctrl-C.
-pub async fn run(listen: SocketAddr, database: Option<PathBuf>) -> anyhow::Result<()> {
-    run_with_webhook(listen, database, None).await
+/// Where the demo sends its notifications, if anywhere.
+#[derive(Debug, Clone, Default)]
+pub struct DemoNotifications {
+    /// A URL that receives the generic JSON webhook.
+    pub webhook: Option<Url>,
+    /// A mail server without encryption or sign-in, such as a test catcher on loopback.
+    pub smtp: Option<SocketAddr>,
+    /// Who gets the e-mail.
+    pub mail_to: Option<String>,
 }
 
-/// Runs the demo until Ctrl-C, announcing status changes to `webhook` when given.
-pub async fn run_with_webhook(
+/// Runs the demo until Ctrl-C.
+pub async fn run(listen: SocketAddr, database: Option<PathBuf>) -> anyhow::Result<()> {
+    run_with_notifications(listen, database, DemoNotifications::default()).await
+}
+
+/// Runs the demo until Ctrl-C, announcing status changes where `notify` says.
+pub async fn run_with_notifications(
     listen: SocketAddr,
     database: Option<PathBuf>,
-    webhook: Option<Url>,
+    notify: DemoNotifications,
 ) -> anyhow::Result<()> {
     // The address first: if it is taken, say so before anything else starts.
     let listener = TcpListener::bind(listen).await.with_context(|| {
@@ -144,9 +155,9 @@ pub async fn run_with_webhook(
 
     println!("Starting simulated appliances and polling their history...");
     let mut fleet = prepare(database.clone(), listen, &tuning).await?;
-    if let Some(url) = &webhook {
-        fleet.config.notify = webhook_notifications(url);
-        println!("Notifications go to the webhook given with --webhook.");
+    fleet.config.notify = demo_notifications(&notify)?;
+    if fleet.config.notify.is_enabled() {
+        println!("Notifications go to the receivers given on the command line.");
     }
     let app = app::start(&fleet.config, listener, FirstPoll::BeforeServing).await?;
     acknowledge_unreachable(&app.store).await?;
@@ -167,24 +178,49 @@ pub async fn run_with_webhook(
     Ok(())
 }
 
-/// Notifications of every demo appliance to one generic webhook, quick to retry.
-pub fn webhook_notifications(url: &Url) -> crate::config::NotifyConfig {
-    use crate::config::{ChannelConfig, ChannelKind, NotifyConfig};
+/// Notifications of every demo appliance to the receivers in `notify`, quick to retry.
+pub fn demo_notifications(
+    notify: &DemoNotifications,
+) -> anyhow::Result<crate::config::NotifyConfig> {
+    use crate::config::{ChannelConfig, ChannelKind, NotifyConfig, SmtpConfig, SmtpSecurity};
 
-    NotifyConfig {
-        channels: vec![ChannelConfig {
+    let mut channels = Vec::new();
+    if let Some(url) = &notify.webhook {
+        channels.push(ChannelConfig {
             name: "demo-webhook".to_owned(),
             kind: ChannelKind::Webhook {
                 url: Secret::new(url.as_str()),
             },
             digest: None,
-        }],
-        default_channels: vec!["demo-webhook".to_owned()],
+        });
+    }
+    match (notify.smtp, &notify.mail_to) {
+        (Some(server), Some(to)) => channels.push(ChannelConfig {
+            name: "demo-mail".to_owned(),
+            kind: ChannelKind::Email(SmtpConfig {
+                host: server.ip().to_string(),
+                port: server.port(),
+                security: SmtpSecurity::Plain,
+                username: None,
+                password: None,
+                from: "vbdash-demo@localhost".to_owned(),
+                to: vec![to.clone()],
+            }),
+            digest: None,
+        }),
+        (None, None) => {}
+        _ => anyhow::bail!("--smtp and --mail-to go together: give both or neither"),
+    }
+
+    let default_channels = channels.iter().map(|c| c.name.clone()).collect();
+    Ok(NotifyConfig {
+        channels,
+        default_channels,
         group_window: Duration::from_secs(10),
         retry_delay: Duration::from_secs(5),
         max_attempts: 4,
         ..NotifyConfig::default()
-    }
+    })
 }
 
 /// Name and tags of each simulated demo appliance (the unreachable one is added apart).
@@ -380,4 +416,38 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ChannelKind;
+
+    #[test]
+    fn demo_receivers_become_channels_of_the_default_route() {
+        let notify = DemoNotifications {
+            webhook: Some(Url::parse("http://127.0.0.1:9000/hook").unwrap()),
+            smtp: Some("127.0.0.1:1025".parse().unwrap()),
+            mail_to: Some("ops@example.test".to_owned()),
+        };
+        let config = demo_notifications(&notify).unwrap();
+
+        assert_eq!(config.default_channels, ["demo-webhook", "demo-mail"]);
+        let ChannelKind::Email(mail) = &config.channels[1].kind else {
+            panic!("the second channel should be e-mail");
+        };
+        assert_eq!((mail.host.as_str(), mail.port), ("127.0.0.1", 1025));
+        assert_eq!(mail.to, ["ops@example.test"]);
+
+        assert!(
+            !demo_notifications(&DemoNotifications::default())
+                .unwrap()
+                .is_enabled()
+        );
+        let half = DemoNotifications {
+            smtp: notify.smtp,
+            ..DemoNotifications::default()
+        };
+        assert!(demo_notifications(&half).is_err());
+    }
 }

@@ -46,6 +46,13 @@ enum Command {
         /// "Notifications"), such as a receiver of your own on 127.0.0.1.
         #[arg(long)]
         webhook: Option<url::Url>,
+        /// Also send them by e-mail through this mail server (no encryption, no sign-in),
+        /// such as a test mail catcher on 127.0.0.1:1025; needs --mail-to.
+        #[arg(long, requires = "mail_to")]
+        smtp: Option<SocketAddr>,
+        /// Recipient of the demo's e-mail.
+        #[arg(long, requires = "smtp")]
+        mail_to: Option<String>,
     },
     /// Poll the configured appliances and serve the dashboard.
     Serve {
@@ -103,7 +110,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
             listen,
             database,
             webhook,
-        } => vbdash::demo::run_with_webhook(listen, database, webhook).await,
+            smtp,
+            mail_to,
+        } => {
+            let notify = vbdash::demo::DemoNotifications {
+                webhook,
+                smtp,
+                mail_to,
+            };
+            vbdash::demo::run_with_notifications(listen, database, notify).await
+        }
         Command::Serve { config } => {
             let config = Config::load(&config, &Config::process_env())?;
             vbdash::app::serve(config).await

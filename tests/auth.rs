@@ -269,12 +269,12 @@ const MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
         "/appliances/vc-1/backup",
         [303, 403, 200, 200],
     ),
-    // Allowed requests without a preset are refused as bad input before anything is sent.
+    // This site has no appliance client, so an allowed start finds no appliance to act on.
     (
         "POST",
         "/appliances/{name}/backup",
         "/appliances/vc-1/backup",
-        [401, 403, 400, 400],
+        [401, 403, 404, 404],
     ),
     (
         "POST",
@@ -442,12 +442,12 @@ const API_MATRIX: &[(&str, &str, &str, [u16; 4])] = &[
         "/api/v1/trends",
         [401, 200, 200, 401],
     ),
-    // An allowed start names a preset this site does not have: refused as bad input.
+    // This site has no appliance client, so an allowed start finds no appliance.
     (
         "POST",
         "/api/v1/appliances/{name}/backups",
         "/api/v1/appliances/vc-1/backups",
-        [401, 403, 400, 401],
+        [401, 403, 404, 401],
     ),
     // This site has no appliance client, so an allowed cancel finds no appliance.
     (
