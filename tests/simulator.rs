@@ -377,7 +377,7 @@ async fn idle_sessions_expire_and_can_be_expired_on_demand() {
 
 #[tokio::test]
 async fn an_appliance_before_7_0_2_has_no_api() {
-    let h = Harness::start(vec![appliance("old", "6.7.0.44000")]).await;
+    let h = Harness::start(vec![appliance("old", "6.7.0.20000")]).await;
 
     let login = h.login_as("old", "api/session", USER).await;
     assert_eq!(login.status, StatusCode::NOT_FOUND);
@@ -722,7 +722,7 @@ async fn creating_a_job_while_one_runs_is_feature_in_use() {
 
 #[tokio::test]
 async fn rest_job_create_takes_a_piece_and_answers_200() {
-    let h = Harness::start(vec![appliance("a", "6.7.0.44000")]).await;
+    let h = Harness::start(vec![appliance("a", "6.7.0.20000")]).await;
     let token = h.rest_token("a").await;
     let request =
         json!({"parts": [], "location_type": "SFTP", "location": "sftp://b.example.test/x"});
