@@ -157,22 +157,7 @@ fn resolve_password(
             let m = "give either password_env or password_file, not both".to_owned();
             Err(blame.at(Some(var.span()), &key("password_env"), m))
         }
-        (Some(var), None) => {
-            let name = var.get_ref();
-            match env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()) {
-                Some(v) if !v.is_empty() => Ok(Some(Secret::new(v))),
-                Some(_) => Err(blame.at(
-                    Some(var.span()),
-                    &key("password_env"),
-                    format!("the environment variable `{name}` is empty"),
-                )),
-                None => Err(blame.at(
-                    Some(var.span()),
-                    &key("password_env"),
-                    format!("the environment variable `{name}` is not set"),
-                )),
-            }
-        }
+        (Some(var), None) => super::raw::password_from_env(var, blame, env, key).map(Some),
         (None, Some(file)) => {
             let path = blame.relative_path(file.get_ref());
             super::raw::read_password_file(Path::new(&path))

@@ -433,23 +433,7 @@ fn resolve_password(
     key: &dyn Fn(&str) -> String,
 ) -> Result<Secret, ConfigError> {
     match (&a.password_env, &a.password_file) {
-        (Some(var), None) => {
-            let name = var.get_ref();
-            let value = env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-            match value {
-                Some(v) if !v.is_empty() => Ok(Secret::new(v)),
-                Some(_) => Err(blame.at(
-                    Some(var.span()),
-                    &key("password_env"),
-                    format!("the environment variable `{name}` is empty"),
-                )),
-                None => Err(blame.at(
-                    Some(var.span()),
-                    &key("password_env"),
-                    format!("the environment variable `{name}` is not set"),
-                )),
-            }
-        }
+        (Some(var), None) => password_from_env(var, blame, env, key),
         (None, Some(file)) => {
             let path = blame.relative_path(file.get_ref());
             read_password_file(&path)
@@ -466,6 +450,24 @@ fn resolve_password(
             Err(blame.at(Some(a.name.span()), &key("password_env"), m))
         }
     }
+}
+
+/// The password held by the environment variable that `var` names; an unset or empty
+/// variable is an error on the `password_env` key.
+pub(super) fn password_from_env(
+    var: &Spanned<String>,
+    blame: &Blame<'_>,
+    env: &[(String, String)],
+    key: &dyn Fn(&str) -> String,
+) -> Result<Secret, ConfigError> {
+    let name = var.get_ref();
+    let problem = match env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()) {
+        Some(v) if !v.is_empty() => return Ok(Secret::new(v)),
+        Some(_) => "is empty",
+        None => "is not set",
+    };
+    let m = format!("the environment variable `{name}` {problem}");
+    Err(blame.at(Some(var.span()), &key("password_env"), m))
 }
 
 /// Reads a password file: a regular file of at most 4 KiB (a FIFO or a device would hang
