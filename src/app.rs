@@ -37,6 +37,8 @@ pub struct RunningApp {
     /// Notifications and the outside heartbeat, when configured.
     extras: Vec<JoinHandle<()>>,
     ack_upkeep: JoinHandle<()>,
+    /// The first count of the trends page's daily rates; cut short by a stop.
+    warm_up: JoinHandle<()>,
 }
 
 impl RunningApp {
@@ -54,6 +56,8 @@ impl RunningApp {
             let _ = task.await;
         }
         let _ = self.ack_upkeep.await;
+        self.warm_up.abort();
+        let _ = self.warm_up.await;
         self.store.close().await;
         info!("vbdash stopped");
     }
@@ -122,6 +126,11 @@ pub async fn start(
         shutdown.clone(),
     ));
 
+    let warm_up = tokio::spawn(web::trends::warm_daily_rates(
+        store.clone(),
+        config.server.display_zone,
+    ));
+
     let bulk_runs = Arc::clone(actions.bulk());
     let state = AppState {
         store: store.clone(),
@@ -155,6 +164,7 @@ pub async fn start(
         bulk: bulk_runs,
         extras,
         ack_upkeep,
+        warm_up,
     })
 }
 

@@ -193,13 +193,15 @@ async fn poll_forever(
             };
             // Known gap: a poll cut short while its login is on the wire never learns the
             // new session id, so `run` cannot log it out; the appliance drops it when idle.
+            // Boxed: the poll's state lives on the heap only while it runs, so thousands of
+            // appliances waiting for their next poll hold a small task each.
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                report = poll_once(&client, &store) => report,
+                report = Box::pin(poll_once(&client, &store)) => report,
             }
         };
 
-        let written = store.record_poll(&report).await;
+        let written = Box::pin(store.record_poll(&report)).await;
         if let Err(e) = &written {
             // Our own database failing is something a person must look at.
             error!(appliance.name = %client.name(), error = %e, "could not store a poll");

@@ -6,18 +6,23 @@
 //! set of configured appliances changes, so each day is counted once and kept until one
 //! of those writes forgets it.
 //!
-//! A count is only kept if no write forgot anything while it was being read: a count
-//! read from the database before a write committed could otherwise outlive that write.
+//! A count is only kept if no write forgot its day while it was being read: a count read
+//! from the database before a write committed could otherwise outlive that write. Recent
+//! forgetting writes are logged for that check, so a count read while polls store jobs of
+//! other days is still kept.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Milliseconds in a day.
 const DAY_MS: i64 = 86_400_000;
 
 /// The widest distance from UTC of a clock days are cut in: 14 hours, and some slack.
 const WIDEST_OFFSET_MS: i64 = 15 * 3_600_000;
+
+/// Forgetting writes remembered for the check above. A read that overlapped more of them
+/// than this keeps nothing, which is only slower.
+const FORGET_LOG_LEN: usize = 4_096;
 
 /// Which day of which view.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -33,30 +38,101 @@ pub(super) type DayCount = (i64, i64);
 /// The remembered days, shared by every clone of the store.
 #[derive(Debug, Default)]
 pub(super) struct DailyRateCache {
-    days: Mutex<HashMap<DayKey, DayCount>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    days: HashMap<DayKey, DayCount>,
     /// Bumped by every forgetting write.
-    generation: AtomicU64,
+    generation: u64,
+    /// The newest forgetting writes, oldest first, each with the generation it made.
+    log: VecDeque<(u64, Forgot)>,
+}
+
+/// What one write forgot.
+#[derive(Debug)]
+enum Forgot {
+    /// Days overlapping these closed UTC spans, sorted.
+    Spans(Vec<(i64, i64)>),
+    /// Days ending before this instant plus the widest offset.
+    Before(i64),
+    /// Every day.
+    Everything,
+}
+
+impl Forgot {
+    fn covers(&self, key: &DayKey) -> bool {
+        // The day in UTC terms: [day * DAY - offset, (day + 1) * DAY - offset).
+        let from = key.day * DAY_MS - key.offset_ms;
+        let until = from + DAY_MS;
+        match self {
+            Forgot::Spans(spans) => overlaps_any(spans, from, until),
+            Forgot::Before(before_ms) => from <= before_ms + WIDEST_OFFSET_MS,
+            Forgot::Everything => true,
+        }
+    }
+}
+
+impl Inner {
+    fn forget(&mut self, forgot: Forgot) {
+        self.generation += 1;
+        self.days.retain(|key, _| !forgot.covers(key));
+        if self.log.len() == FORGET_LOG_LEN {
+            self.log.pop_front();
+        }
+        self.log.push_back((self.generation, forgot));
+    }
+
+    /// The writes made after `generation`, or `None` when the log no longer reaches back
+    /// that far.
+    fn forgotten_since(&self, generation: u64) -> Option<impl Iterator<Item = &Forgot>> {
+        let oldest_logged = self.log.front().map_or(self.generation + 1, |(g, _)| *g);
+        if generation + 1 < oldest_logged {
+            return None;
+        }
+        Some(
+            self.log
+                .iter()
+                .filter(move |(g, _)| *g > generation)
+                .map(|(_, forgot)| forgot),
+        )
+    }
 }
 
 impl DailyRateCache {
     /// The generation to hand back to [`DailyRateCache::keep`] after reading.
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.lock().generation
     }
 
     /// The remembered count of one day.
     pub fn get(&self, key: &DayKey) -> Option<DayCount> {
-        self.lock().get(key).copied()
+        self.lock().days.get(key).copied()
     }
 
-    /// Remembers counts read since `generation`, unless a write forgot days meanwhile.
-    pub fn keep(&self, generation: u64, counts: impl IntoIterator<Item = (DayKey, DayCount)>) {
-        let mut days = self.lock();
+    /// Remembers counts read since `generation`, except the days a write forgot meanwhile.
+    /// Returns how many were kept.
+    pub fn keep(
+        &self,
+        generation: u64,
+        counts: impl IntoIterator<Item = (DayKey, DayCount)>,
+    ) -> usize {
+        let mut inner = self.lock();
         // Checked under the lock that forgetting also takes, so no write slips between.
-        if self.generation() != generation {
-            return;
-        }
-        days.extend(counts);
+        let fresh: Vec<(DayKey, DayCount)> = match inner.forgotten_since(generation) {
+            None => return 0,
+            Some(writes) => {
+                let writes: Vec<&Forgot> = writes.collect();
+                counts
+                    .into_iter()
+                    .filter(|(key, _)| !writes.iter().any(|forgot| forgot.covers(key)))
+                    .collect()
+            }
+        };
+        let kept = fresh.len();
+        inner.days.extend(fresh);
+        kept
     }
 
     /// Forgets every day, in any clock, that a job starting at one of `starts_ms` may
@@ -70,33 +146,21 @@ impl DailyRateCache {
             return;
         }
         spans.sort_unstable();
-
-        let mut days = self.lock();
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        days.retain(|key, _| {
-            // The day in UTC terms: [day * DAY - offset, (day + 1) * DAY - offset).
-            let from = key.day * DAY_MS - key.offset_ms;
-            let until = from + DAY_MS;
-            !overlaps_any(&spans, from, until)
-        });
+        self.lock().forget(Forgot::Spans(spans));
     }
 
     /// Forgets every day that ends before `before_ms` plus a day (job retention).
     pub fn forget_before(&self, before_ms: i64) {
-        let mut days = self.lock();
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        days.retain(|key, _| key.day * DAY_MS - key.offset_ms > before_ms + WIDEST_OFFSET_MS);
+        self.lock().forget(Forgot::Before(before_ms));
     }
 
     /// Forgets everything (the configured appliances or their tags changed).
     pub fn forget_all(&self) {
-        let mut days = self.lock();
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        days.clear();
+        self.lock().forget(Forgot::Everything);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<DayKey, DayCount>> {
-        self.days
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -155,12 +219,37 @@ mod tests {
     }
 
     #[test]
-    fn counts_read_across_a_write_are_not_kept() {
+    fn counts_read_across_a_write_keep_only_the_days_it_did_not_touch() {
         let cache = DailyRateCache::default();
         let generation = cache.generation();
-        cache.forget_starts([DAY_MS * 3]);
-        cache.keep(generation, [(key(90, 0), (1, 1))]);
-        assert_eq!(cache.get(&key(90, 0)), None);
+        cache.forget_starts([DAY_MS * 3 + 3_600_000]);
+
+        let kept = cache.keep(generation, [(key(3, 0), (1, 1)), (key(90, 0), (2, 2))]);
+
+        assert_eq!(kept, 1);
+        assert_eq!(cache.get(&key(3, 0)), None);
+        assert_eq!(cache.get(&key(90, 0)), Some((2, 2)));
+    }
+
+    #[test]
+    fn counts_read_across_forgetting_everything_or_a_long_log_are_not_kept() {
+        let cache = DailyRateCache::default();
+        let generation = cache.generation();
+        cache.forget_all();
+        assert_eq!(cache.keep(generation, [(key(90, 0), (1, 1))]), 0);
+
+        let generation = cache.generation();
+        for _ in 0..=FORGET_LOG_LEN {
+            cache.forget_starts([DAY_MS]);
+        }
+        assert_eq!(cache.keep(generation, [(key(90, 0), (1, 1))]), 0);
+
+        let generation = cache.generation();
+        cache.forget_before(10 * DAY_MS);
+        assert_eq!(
+            cache.keep(generation, [(key(5, 0), (1, 1)), (key(90, 0), (1, 1))]),
+            1
+        );
     }
 
     #[test]

@@ -5,11 +5,12 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::job_texts;
 use super::overview::{JobRow, job_columns};
 use super::{Context, Store, StoreResult};
 use crate::domain::{Job, JobId};
 
-/// Jobs per multi-row statement: 18 values each stays far below SQLite's variable limit,
+/// Jobs per multi-row statement: 19 values each stays far below SQLite's variable limit,
 /// and one statement of many rows is much faster than as many single-row ones.
 const JOBS_PER_INSERT: usize = 400;
 
@@ -65,13 +66,23 @@ pub(super) async fn upsert_jobs(
     jobs: &[Job],
     seen_ms: i64,
 ) -> StoreResult<()> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let texts = job_texts::intern_texts(conn, jobs).await?;
+
     for chunk in jobs.chunks(JOBS_PER_INSERT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO jobs (appliance_id, job_id, job_type, state, progress, start_ms, \
-             end_ms, duration_secs, size_bytes, location, user_name, messages, \
-             progress_message, version, build, cancelable, first_seen_ms, last_seen_ms) ",
+             end_ms, duration_secs, size_bytes, location_folder, location_leaf, user_text, \
+             messages, progress_message, version_text, build_text, cancelable, \
+             first_seen_ms, last_seen_ms) ",
         );
         insert.push_values(chunk, |mut row, job| {
+            let (folder, leaf) = match job.location.as_deref().map(job_texts::split_location) {
+                Some((folder, leaf)) => (texts.of(folder), Some(leaf.to_owned())),
+                None => (None, None),
+            };
             row.push_bind(appliance_id)
                 .push_bind(job.id.as_str().to_owned())
                 .push_bind(job.job_type.as_str().to_owned())
@@ -81,12 +92,13 @@ pub(super) async fn upsert_jobs(
                 .push_bind(job.end_time.map(super::overview::to_ms))
                 .push_bind(job.duration_secs)
                 .push_bind(job.size_bytes)
-                .push_bind(job.location.clone())
-                .push_bind(job.user.clone())
+                .push_bind(folder)
+                .push_bind(leaf)
+                .push_bind(texts.of(job.user.as_deref()))
                 .push_bind(encode_messages(&job.messages))
                 .push_bind(job.progress_message.clone())
-                .push_bind(job.version.clone())
-                .push_bind(job.build.clone())
+                .push_bind(texts.of(job.version.as_deref()))
+                .push_bind(texts.of(job.build.as_deref()))
                 .push_bind(job.cancelable)
                 .push_bind(seen_ms)
                 .push_bind(seen_ms);
@@ -100,12 +112,14 @@ pub(super) async fn upsert_jobs(
                end_ms = COALESCE(excluded.end_ms, end_ms), \
                duration_secs = COALESCE(excluded.duration_secs, duration_secs), \
                size_bytes = COALESCE(excluded.size_bytes, size_bytes), \
-               location = COALESCE(excluded.location, location), \
-               user_name = COALESCE(excluded.user_name, user_name), \
+               location_folder = CASE WHEN excluded.location_leaf IS NULL \
+                 THEN location_folder ELSE excluded.location_folder END, \
+               location_leaf = COALESCE(excluded.location_leaf, location_leaf), \
+               user_text = COALESCE(excluded.user_text, user_text), \
                messages = COALESCE(excluded.messages, messages), \
                progress_message = COALESCE(excluded.progress_message, progress_message), \
-               version = COALESCE(excluded.version, version), \
-               build = COALESCE(excluded.build, build), \
+               version_text = COALESCE(excluded.version_text, version_text), \
+               build_text = COALESCE(excluded.build_text, build_text), \
                cancelable = COALESCE(excluded.cancelable, cancelable), \
                last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms), \
                gone_since_ms = NULL",
@@ -234,9 +248,12 @@ impl Store {
     /// unknown appliance has none.
     pub async fn finished_job_ids(&self, appliance: &str) -> StoreResult<HashSet<JobId>> {
         let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT j.job_id FROM jobs AS j JOIN appliances AS a ON a.id = j.appliance_id
-             WHERE a.name = ?1 AND j.gone_since_ms IS NULL
-               AND j.state IN ('succeeded', 'failed', 'canceled')",
+            // The appliance id is looked up first on purpose: written as a join, SQLite
+            // without fresh statistics scanned every listed job of the fleet on each poll.
+            "SELECT job_id FROM jobs
+             WHERE appliance_id = (SELECT id FROM appliances WHERE name = ?1)
+               AND gone_since_ms IS NULL
+               AND state IN ('succeeded', 'failed', 'canceled')",
         )
         .bind(appliance)
         .fetch_all(&self.reader)

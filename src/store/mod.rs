@@ -26,6 +26,7 @@ mod daily_rates;
 mod health;
 pub mod history;
 mod job_search;
+mod job_texts;
 mod jobs;
 mod notifications;
 mod overview;

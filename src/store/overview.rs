@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use futures::TryStreamExt;
 use sqlx::FromRow;
 
 use super::jobs::StoredJob;
@@ -23,13 +24,15 @@ use crate::domain::{
 /// is kept on the appliance row instead of being written to every listed job on every poll.
 macro_rules! job_columns {
     () => {
-        "j.id, j.job_id, j.job_type, j.state, j.progress, j.start_ms, j.end_ms, \
-         j.duration_secs, j.size_bytes, j.location, j.user_name, j.messages, \
-         j.progress_message, j.version, j.build, j.cancelable, j.first_seen_ms, \
-         j.gone_since_ms, \
-         CASE WHEN j.gone_since_ms IS NULL \
-              THEN MAX(j.last_seen_ms, COALESCE(a.listed_at_ms, 0)) \
-              ELSE j.last_seen_ms END AS last_seen_ms"
+        concat!(
+            "j.id, j.job_id, j.job_type, j.state, j.progress, j.start_ms, j.end_ms, \
+             j.duration_secs, j.size_bytes, j.messages, j.progress_message, j.cancelable, \
+             j.first_seen_ms, j.gone_since_ms, ",
+            $crate::store::job_texts::job_text_columns!(),
+            ", CASE WHEN j.gone_since_ms IS NULL \
+                  THEN MAX(j.last_seen_ms, COALESCE(a.listed_at_ms, 0)) \
+                  ELSE j.last_seen_ms END AS last_seen_ms"
+        )
     };
 }
 pub(super) use job_columns;
@@ -243,16 +246,11 @@ fn index_jobs(rows: Vec<JobRow>) -> StoreResult<HashMap<i64, Job>> {
 impl Store {
     /// Every configured appliance with its newest poll, jobs and schedule, by name.
     pub async fn fleet_overview(&self) -> StoreResult<Vec<ApplianceOverview>> {
-        let appliances: Vec<ApplianceRow> = sqlx::query_as(concat!(
-            appliance_select!(),
-            "WHERE a.configured = 1 ORDER BY a.name"
-        ))
-        .fetch_all(&self.reader)
-        .await
-        .context("reading the appliances of the overview")?;
-
+        // Rows are turned into values as they stream in rather than collected first: at
+        // thousands of appliances the raw rows alone would double the memory of the read.
         // One lookup by row id per pointer, so the cost follows the fleet, not its history.
-        let jobs: Vec<JobRow> = sqlx::query_as(concat!(
+        let mut jobs = HashMap::new();
+        let mut job_rows = sqlx::query_as::<_, JobRow>(concat!(
             "SELECT ",
             job_columns!(),
             " FROM jobs AS j JOIN appliances AS a ON a.id = j.appliance_id \
@@ -262,15 +260,31 @@ impl Store {
                 UNION SELECT last_good_job_id FROM appliances WHERE configured = 1 \
                 UNION SELECT running_job_id FROM appliances WHERE configured = 1)"
         ))
-        .fetch_all(&self.reader)
-        .await
-        .context("reading the jobs of the overview")?;
+        .fetch(&self.reader);
+        while let Some(row) = job_rows
+            .try_next()
+            .await
+            .context("reading the jobs of the overview")?
+        {
+            jobs.insert(row.id, row.into_job()?);
+        }
+        drop(job_rows);
 
-        let jobs = index_jobs(jobs)?;
-        appliances
-            .into_iter()
-            .map(|row| row.into_overview(&jobs))
-            .collect()
+        let mut overviews = Vec::new();
+        let mut appliance_rows = sqlx::query_as::<_, ApplianceRow>(concat!(
+            appliance_select!(),
+            "WHERE a.configured = 1 ORDER BY a.name"
+        ))
+        .fetch(&self.reader);
+        while let Some(row) = appliance_rows
+            .try_next()
+            .await
+            .context("reading the appliances of the overview")?
+        {
+            overviews.push(row.into_overview(&jobs)?);
+        }
+        overviews.shrink_to_fit();
+        Ok(overviews)
     }
 
     /// One configured appliance's overview; `None` for a name that is not configured.

@@ -496,7 +496,8 @@ impl Store {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT j.job_id, j.job_type, j.state, j.start_ms,
                COALESCE(j.duration_secs, (j.end_ms - j.start_ms) / 1000),
-               j.size_bytes, j.progress, json_extract(j.messages, '$[0]'), j.build
+               j.size_bytes, j.progress, json_extract(j.messages, '$[0]'),
+               (SELECT t.text FROM job_texts AS t WHERE t.id = j.build_text)
              FROM jobs AS j JOIN appliances AS a ON a.id = j.appliance_id
              WHERE a.name = ?1 AND j.start_ms >= ?2
              ORDER BY j.start_ms, j.id",
@@ -539,7 +540,13 @@ impl Store {
             .grouped_failures(tag, from, "COALESCE(json_extract(j.messages, '$[0]'), '')")
             .await?;
         let by_location = self
-            .grouped_failures(tag, from, "COALESCE(j.location, '')")
+            // The folder alone names the host; the leaf matters only without a folder.
+            .grouped_failures(
+                tag,
+                from,
+                "COALESCE((SELECT t.text FROM job_texts AS t WHERE t.id = j.location_folder), \
+                 j.location_leaf, '')",
+            )
             .await?;
 
         // Locations differ by path; what fails together is the host.
@@ -588,13 +595,14 @@ impl Store {
 
     /// Jobs matching `filter`, newest first, at most `limit`.
     pub async fn export_jobs(&self, filter: &JobFilter, limit: u32) -> StoreResult<Vec<ExportRow>> {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT a.name AS appliance, j.job_id, j.job_type, j.state, j.start_ms, j.end_ms,
-               j.duration_secs, j.size_bytes, j.location, j.version, j.build,
-               json_extract(j.messages, '$[0]') AS message
+        let mut query = QueryBuilder::<Sqlite>::new(concat!(
+            "SELECT a.name AS appliance, j.job_id, j.job_type, j.state, j.start_ms, \
+                   j.end_ms, j.duration_secs, j.size_bytes, ",
+            super::job_texts::job_text_columns!(),
+            ", json_extract(j.messages, '$[0]') AS message
              FROM jobs AS j JOIN appliances AS a ON a.id = j.appliance_id
-             WHERE a.configured = 1",
-        );
+             WHERE a.configured = 1"
+        ));
         if let Some(from) = filter.from {
             query.push(" AND j.start_ms >= ").push_bind(to_ms(from));
         }

@@ -362,20 +362,16 @@ pub struct TagOption {
     pub selected: bool,
 }
 
-/// The whole fleet page.
+/// Stands in the rendered page where the rows go; see [`FleetPage::render_whole`].
+pub const ROWS_SLOT: &str = "<!--vbdash-fleet-rows-->";
+
+/// The whole fleet page. Its template renders the page around [`ROWS_SLOT`]; the rows
+/// themselves are the `fragment`, rendered apart so that viewers can share them.
 #[derive(Debug, Template, WebTemplate)]
 #[template(path = "fleet/index.html")]
 pub struct FleetPage {
-    /// Rows in worst-first order.
-    pub rows: Vec<FleetRow>,
-    /// Matching rows left out beyond [`MAX_ROWS`].
-    pub rows_left_out: usize,
-    /// Counts by status on top.
-    pub counts: Counts,
-    /// Always false on the page: the counts are in place.
-    pub counts_out_of_band: bool,
-    /// The filter for the bulk backup bar.
-    pub pick: Option<PickFilter>,
+    /// Rows, counts and the bulk backup filter, as on the page (counts in place).
+    pub fragment: FleetRowsFragment,
     /// Options of the status select.
     pub statuses: Vec<StatusOption>,
     /// Options of the tag select.
@@ -388,6 +384,29 @@ pub struct FleetPage {
     pub fleet_size: usize,
     /// Appliances whose build changed since their last good backup.
     pub patched: usize,
+}
+
+impl FleetPage {
+    /// The page around its rows: the text before and after [`ROWS_SLOT`].
+    pub fn render_shell(&self) -> askama::Result<(String, String)> {
+        let mut shell = self.render()?;
+        let Some(at) = shell.find(ROWS_SLOT) else {
+            // The slot is in the template; only a broken template can lose it.
+            return Err(askama::Error::Custom(
+                "the page has no slot for its rows".into(),
+            ));
+        };
+        let after = shell.split_off(at + ROWS_SLOT.len());
+        shell.truncate(at);
+        Ok((shell, after))
+    }
+
+    /// The page with its rows in place, as one text.
+    pub fn render_whole(&self) -> askama::Result<String> {
+        let (before, after) = self.render_shell()?;
+        let rows = self.fragment.render()?;
+        Ok(before + &rows + &after)
+    }
 }
 
 /// Builds the rows and counts of `fleet` under `filter`: worst first, then by name.
@@ -566,11 +585,10 @@ pub fn page(
         .collect();
 
     FleetPage {
-        rows: fragment.rows,
-        rows_left_out: fragment.rows_left_out,
-        counts: fragment.counts,
-        counts_out_of_band: false,
-        pick: fragment.pick,
+        fragment: FleetRowsFragment {
+            counts_out_of_band: false,
+            ..fragment
+        },
         statuses,
         tags,
         q: filter.q.clone().unwrap_or_default(),
@@ -735,7 +753,7 @@ mod tests {
         let mut fleet = fleet();
         fleet[2].tags.push("<script>alert(1)</script>".into());
         let html = page(&fleet, &FleetFilter::default(), None, now(), Tz::UTC, 5)
-            .render()
+            .render_whole()
             .unwrap();
         assert!(!html.contains("<script>alert(1)"));
         assert!(html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"));

@@ -50,8 +50,9 @@ pub async fn index(
         .await
         .map_err(WebError::internal)?;
 
-    // The page's data is shared by every viewer of the snapshot; the page itself is
-    // rendered per request, since it carries the viewer's name and form token.
+    // The page's data and its rendered rows are shared by every viewer of the snapshot
+    // (the rows by role, as they hold role-dependent controls); only the text around the
+    // rows is rendered per request, since it carries the viewer's name and form token.
     let settings = &state.settings;
     let page = snapshot.derived(&format!("page {}", filter.href()), || {
         fleet::page(
@@ -63,8 +64,42 @@ pub async fn index(
             settings.refresh_secs,
         )
     });
-    let body = page.render().map_err(WebError::internal)?;
-    Ok(Html(body).into_response())
+    let role = crate::web::auth::page_context().role;
+    let rows = snapshot.derived(&format!("page rows {role} {}", filter.href()), || {
+        page.fragment
+            .render()
+            .map(Bytes::from)
+            .map_err(|err| err.to_string())
+    });
+    let rows = match rows.as_ref() {
+        Ok(rows) => rows.clone(),
+        Err(err) => return Err(WebError::internal(err.clone())),
+    };
+    let (before, after) = page.render_shell().map_err(WebError::internal)?;
+
+    Ok(html_in_parts([
+        Bytes::from(before),
+        rows,
+        Bytes::from(after),
+    ]))
+}
+
+/// An HTML response whose body is `parts` one after the other, sent without copying
+/// them into one buffer (the shared rows of a large fleet are over half a megabyte).
+fn html_in_parts(parts: [Bytes; 3]) -> Response {
+    let length: usize = parts.iter().map(Bytes::len).sum();
+    let chunks = futures::stream::iter(parts.map(Ok::<_, std::convert::Infallible>));
+    let mut response = Response::new(axum::body::Body::from_stream(chunks));
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        axum::http::header::CONTENT_LENGTH,
+        HeaderValue::from(length),
+    );
+    response
 }
 
 /// `GET /fleet/rows`: the rows alone, for the periodic refresh and for filter changes.

@@ -83,7 +83,7 @@ pub async fn index(
         store.schedule_marks(&ids),
         store.daily_success(tag, from, to, offset_secs),
         store.fleet_tags(),
-        store.fleet_overview(),
+        store.fleet_snapshot(),
     )
     .map_err(WebError::internal)?;
 
@@ -96,9 +96,29 @@ pub async fn index(
         rates: &rates,
         rate_offset_secs: offset_secs,
         tags: &tags,
-        fleet: &fleet,
+        fleet: &fleet.overviews,
     };
     Ok(trends::grid_page(facts, &filter, &spans, now, zone))
+}
+
+/// Counts the fleet's daily success rate over the longest range once, in the background
+/// after a start, so that the first viewer of the trends page does not wait while a year
+/// of jobs is read. The days stay remembered by the store until a write changes them.
+pub async fn warm_daily_rates(store: crate::store::Store, zone: chrono_tz::Tz) {
+    let started = std::time::Instant::now();
+    let now = Utc::now();
+    let longest = RANGES.iter().copied().max().unwrap_or(DEFAULT_DAYS);
+    let (_, from) = trends::range_of(longest, now, zone);
+    let offset_secs = i64::from(now.with_timezone(&zone).offset().fix().local_minus_utc());
+
+    match store.daily_success(None, from, now, offset_secs).await {
+        Ok(days) => tracing::info!(
+            days = days.len(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "daily success rates counted"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not count the daily success rates"),
+    }
 }
 
 /// `GET /appliances/{name}/trends`: one appliance's runs over time.
