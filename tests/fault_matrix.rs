@@ -9,21 +9,16 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::{PASSWORD, SimServer, USER};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    date_time_ymd,
-};
 use scraper::{Html, Selector};
 use tempfile::TempDir;
 use vbdash::app::{self, FirstPoll, RunningApp};
 use vbdash::config::Config;
 use vbdash::domain::PollOutcome;
-use vbdash::simulator::{Fault, SimAppliance, TlsFront, TlsIdentity};
+use vbdash::simulator::{Fault, SimAppliance, SimTls, TlsAppliances};
 use vbdash::store::{JobPage, Store};
 
 const FAULTY: &str = "vcsa-faulty";
@@ -38,15 +33,9 @@ const PASSWORD_VARIABLE: &str = "FAULT_MATRIX_PASSWORD";
 enum Trigger {
     /// A scripted simulator fault on the faulty appliance.
     Fault(Fault),
-    /// The faulty appliance restarts with a certificate that fails one check.
-    Certificate(BadCertificate),
-}
-
-#[derive(Clone, Copy)]
-enum BadCertificate {
-    UnknownIssuer,
-    OtherName,
-    Expired,
+    /// The faulty appliance, served with `tls` on its own listener, restarts with a
+    /// certificate that fails one check.
+    Certificate(SimTls),
 }
 
 /// What the faulty appliance shows once the trouble is in place.
@@ -94,11 +83,12 @@ async fn a_hang_after_the_headers_is_a_stalled_answer() {
         .await;
 }
 
+/// The appliance answers the request with a TCP RST, not a close.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reset_connection_is_a_lost_connection() {
+async fn a_reset_connection_is_named_a_reset() {
     let expect = Expect::Failing {
         outcome: PollOutcome::Unreachable,
-        words: &["connection lost: the connection closed before an answer arrived"],
+        words: &["cannot reach the appliance: connection reset by the appliance or a proxy"],
     };
     run(Trigger::Fault(Fault::ConnectionReset), expect)
         .await
@@ -251,7 +241,7 @@ async fn a_certificate_from_an_unknown_issuer_is_named() {
         outcome: PollOutcome::Tls,
         words: &["TLS handshake failed: certificate signed by an unknown issuer"],
     };
-    let trigger = Trigger::Certificate(BadCertificate::UnknownIssuer);
+    let trigger = Trigger::Certificate(SimTls::UnknownCa);
     run(trigger, expect).await.stop().await;
 }
 
@@ -261,7 +251,7 @@ async fn a_certificate_for_another_name_is_named() {
         outcome: PollOutcome::Tls,
         words: &["TLS handshake failed: certificate is for another host name"],
     };
-    let trigger = Trigger::Certificate(BadCertificate::OtherName);
+    let trigger = Trigger::Certificate(SimTls::WrongName);
     run(trigger, expect).await.stop().await;
 }
 
@@ -271,7 +261,7 @@ async fn an_expired_certificate_is_named() {
         outcome: PollOutcome::Tls,
         words: &["TLS handshake failed: certificate has expired"],
     };
-    let trigger = Trigger::Certificate(BadCertificate::Expired);
+    let trigger = Trigger::Certificate(SimTls::Expired);
     run(trigger, expect).await.stop().await;
 }
 
@@ -281,7 +271,7 @@ async fn an_expired_certificate_is_named() {
 /// A running dashboard over four simulated appliances, after the fault went in.
 struct Fixture {
     sim: SimServer,
-    _front: Option<TlsFront>,
+    _tls: TlsAppliances,
     app: RunningApp,
     /// When the fault went in.
     since: DateTime<Utc>,
@@ -323,11 +313,7 @@ async fn run(trigger: Trigger, expect: Expect) -> Fixture {
             assert!(fixture.sim.simulator.set_fault(FAULTY, fault.clone()));
         }
         Trigger::Certificate(bad) => {
-            let front = fixture
-                ._front
-                .as_ref()
-                .expect("certificate kinds use a front");
-            front.restart_with(&bad_identity(*bad)).unwrap();
+            assert!(fixture.sim.simulator.set_tls(FAULTY, *bad));
         }
     }
 
@@ -503,27 +489,32 @@ fn text_of(doc: &Html, css: &str) -> String {
 // Setting up: simulator, certificates, configuration, dashboard.
 
 async fn start(trigger: &Trigger) -> Fixture {
+    // Certificate kinds serve the faulty appliance over HTTPS on its own listener, with a
+    // good certificate until the trouble goes in.
+    let faulty = SimAppliance::new(FAULTY, "8.0.2.00100").history_days(20);
+    let faulty = match trigger {
+        Trigger::Certificate(_) => faulty.tls(SimTls::Valid),
+        Trigger::Fault(_) => faulty,
+    };
     let sim = SimServer::start(vec![
         SimAppliance::new(HEALTHY[0], "8.0.3.00400").history_days(20),
         SimAppliance::new(HEALTHY[1], "7.0.3.01700").history_days(20),
         SimAppliance::new(HEALTHY[2], "6.7.0.44000").history_days(20),
-        SimAppliance::new(FAULTY, "8.0.2.00100").history_days(20),
+        faulty,
     ])
     .await;
+    let loopback = std::net::Ipv4Addr::LOCALHOST.into();
+    let tls = sim.simulator.serve_tls_appliances(loopback).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
 
-    // Certificate kinds reach the faulty appliance over HTTPS, trusting the test CA.
-    let (front, faulty_url, ca_line) = match trigger {
-        Trigger::Certificate(_) => {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let front = TlsFront::start(&sim.simulator, listener, &good_identity()).unwrap();
+    let (faulty_url, ca_line) = match tls.url(FAULTY) {
+        Some(url) => {
             let ca_path = dir.path().join("ca.pem");
-            std::fs::write(&ca_path, test_ca().0).unwrap();
-            let url = format!("https://{}/{FAULTY}", front.addr());
+            std::fs::write(&ca_path, tls.ca_pem()).unwrap();
             let line = format!("ca_file = {:?}", ca_path.display().to_string());
-            (Some(front), url, line)
+            (url, line)
         }
-        Trigger::Fault(_) => (None, format!("{}/{FAULTY}", sim.base), String::new()),
+        None => (format!("{}/{FAULTY}", sim.base), String::new()),
     };
 
     let mut text = format!(
@@ -555,7 +546,7 @@ async fn start(trigger: &Trigger) -> Fixture {
 
     Fixture {
         sim,
-        _front: front,
+        _tls: tls,
         app,
         since: Utc::now(),
         _dir: dir,
@@ -567,69 +558,4 @@ fn appliance_toml(name: &str, url: &str, extra: &str) -> String {
         "\n[[appliance]]\nname = \"{name}\"\nurl = \"{url}\"\nusername = \"{USER}\"\n\
          password_env = \"{PASSWORD_VARIABLE}\"\n{extra}\n"
     )
-}
-
-/// The test CA, made once per run: its certificate (PEM), and its parameters and key to
-/// sign with.
-fn test_ca() -> (String, CertificateParams, KeyPair) {
-    static CA: OnceLock<(String, String)> = OnceLock::new();
-    let (cert, key) = CA.get_or_init(|| {
-        let key = KeyPair::generate().unwrap();
-        let cert = ca_params("vbdash fault matrix CA")
-            .self_signed(&key)
-            .unwrap();
-        (cert.pem(), key.serialize_pem())
-    });
-    let cert = cert.clone();
-    let key = KeyPair::from_pem(key).unwrap();
-    (cert, ca_params("vbdash fault matrix CA"), key)
-}
-
-fn ca_params(name: &str) -> CertificateParams {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    params.not_before = date_time_ymd(2020, 1, 1);
-    params.not_after = date_time_ymd(2100, 1, 1);
-    params
-}
-
-/// A server certificate for `names`, valid over `years`, signed by `issuer`.
-fn leaf(
-    names: &[&str],
-    years: (i32, i32),
-    issuer_params: &CertificateParams,
-    issuer_key: &KeyPair,
-) -> TlsIdentity {
-    let key = KeyPair::generate().unwrap();
-    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let mut params = CertificateParams::new(names).unwrap();
-    params.distinguished_name.push(DnType::CommonName, "vcsa");
-    params.not_before = date_time_ymd(years.0, 1, 1);
-    params.not_after = date_time_ymd(years.1, 1, 1);
-    let issuer = Issuer::from_params(issuer_params, issuer_key);
-    let cert = params.signed_by(&key, &issuer).unwrap();
-    TlsIdentity {
-        cert_chain_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-    }
-}
-
-fn good_identity() -> TlsIdentity {
-    let (_, params, key) = test_ca();
-    leaf(&["127.0.0.1"], (2020, 2100), &params, &key)
-}
-
-fn bad_identity(bad: BadCertificate) -> TlsIdentity {
-    let (_, params, key) = test_ca();
-    match bad {
-        BadCertificate::UnknownIssuer => {
-            let stranger_key = KeyPair::generate().unwrap();
-            let stranger = ca_params("somebody else's CA");
-            leaf(&["127.0.0.1"], (2020, 2100), &stranger, &stranger_key)
-        }
-        BadCertificate::OtherName => leaf(&["other.example.test"], (2020, 2100), &params, &key),
-        BadCertificate::Expired => leaf(&["127.0.0.1"], (2020, 2021), &params, &key),
-    }
 }
