@@ -18,7 +18,7 @@ use tempfile::TempDir;
 use vbdash::app::{self, FirstPoll, RunningApp};
 use vbdash::config::Config;
 use vbdash::domain::PollOutcome;
-use vbdash::simulator::{Fault, SimAppliance, SimTls, TlsAppliances};
+use vbdash::simulator::{Fault, SimAppliance, SimTls, Simulator, TlsAppliances};
 use vbdash::store::{JobPage, Store};
 
 const FAULTY: &str = "vcsa-faulty";
@@ -198,7 +198,7 @@ async fn a_401_in_the_middle_of_a_poll_logs_in_again() {
     )
     .await;
 
-    let simulator = &fixture.sim.simulator;
+    let simulator = fixture.simulator();
     assert_eq!(simulator.login_count(FAULTY), 2, "one login more, no more");
     assert_eq!(
         simulator.open_sessions(FAULTY),
@@ -265,13 +265,62 @@ async fn an_expired_certificate_is_named() {
     run(trigger, expect).await.stop().await;
 }
 
+/// The certificate fault scripted in a simulator configuration file alone: `vbdash
+/// simulate` serves the faulty appliance with `tls = "expired"` on a port of its own and
+/// writes its CA where the file says; the dashboard trusts that CA, names the expired
+/// certificate and keeps polling the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vbdash_simulate_scripts_a_certificate_fault_from_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sim_toml = "tls_ca_file = \"sim-ca.pem\"\n".to_owned();
+    let versions = ["8.0.3.00400", "7.0.3.01700", "6.7.0.44000", "8.0.2.00100"];
+    for (name, version) in HEALTHY.iter().chain([&FAULTY]).zip(versions) {
+        sim_toml += &format!(
+            "\n[[appliances]]\nname = \"{name}\"\nversion = \"{version}\"\n\
+             username = \"{USER}\"\npassword = \"{PASSWORD}\"\nhistory_days = 20\n"
+        );
+    }
+    sim_toml += "tls = \"expired\"\n";
+    let sim_path = dir.path().join("sim.toml");
+    std::fs::write(&sim_path, sim_toml).unwrap();
+
+    let since = Utc::now();
+    let (simulate, urls) = start_simulate(&sim_path).await;
+    let faulty_url = &urls.iter().find(|(name, _)| name == FAULTY).unwrap().1;
+    assert!(faulty_url.starts_with("https://127.0.0.1:"), "{faulty_url}");
+    let ca_path = dir.path().join("sim-ca.pem");
+    let ca_line = format!("ca_file = {:?}", ca_path.display().to_string());
+    let app = start_dashboard(&dir, &urls, &ca_line).await;
+
+    let fixture = Fixture {
+        sim: None,
+        _tls: None,
+        _simulate: Some(simulate),
+        app,
+        since,
+        _dir: dir,
+    };
+    let expect = Expect::Failing {
+        outcome: PollOutcome::Tls,
+        words: &["TLS handshake failed: certificate has expired"],
+    };
+    wait_for_the_fault_to_show(&fixture, &expect).await;
+    check_the_others_kept_polling(&fixture).await;
+    check_the_words(&fixture, &expect).await;
+    check_nothing_panicked(&fixture).await;
+    fixture.stop().await;
+}
+
 // ---------------------------------------------------------------------------------------
 // The shared run and checks.
 
 /// A running dashboard over four simulated appliances, after the fault went in.
 struct Fixture {
-    sim: SimServer,
-    _tls: TlsAppliances,
+    /// The simulator, when it runs inside the test.
+    sim: Option<SimServer>,
+    _tls: Option<TlsAppliances>,
+    /// `vbdash simulate`, when the simulator runs as a process of its own.
+    _simulate: Option<tokio::process::Child>,
     app: RunningApp,
     /// When the fault went in.
     since: DateTime<Utc>,
@@ -279,6 +328,14 @@ struct Fixture {
 }
 
 impl Fixture {
+    fn simulator(&self) -> &Simulator {
+        let sim = self
+            .sim
+            .as_ref()
+            .expect("the simulator runs inside the test");
+        &sim.simulator
+    }
+
     fn store(&self) -> &Store {
         &self.app.store
     }
@@ -305,21 +362,21 @@ impl Fixture {
 async fn run(trigger: Trigger, expect: Expect) -> Fixture {
     let mut fixture = start(&trigger).await;
     let before = job_rows(fixture.store()).await;
-    let logins_before = fixture.sim.simulator.login_count(FAULTY);
+    let logins_before = fixture.simulator().login_count(FAULTY);
 
     fixture.since = Utc::now();
     match &trigger {
         Trigger::Fault(fault) => {
-            assert!(fixture.sim.simulator.set_fault(FAULTY, fault.clone()));
+            assert!(fixture.simulator().set_fault(FAULTY, fault.clone()));
         }
         Trigger::Certificate(bad) => {
-            assert!(fixture.sim.simulator.set_tls(FAULTY, *bad));
+            assert!(fixture.simulator().set_tls(FAULTY, *bad));
         }
     }
 
     wait_for_the_fault_to_show(&fixture, &expect).await;
     if matches!(trigger, Trigger::Fault(Fault::SessionExpiresMidPoll)) {
-        assert!(fixture.sim.simulator.login_count(FAULTY) > logins_before);
+        assert!(fixture.simulator().login_count(FAULTY) > logins_before);
     }
 
     check_the_others_kept_polling(&fixture).await;
@@ -516,15 +573,43 @@ async fn start(trigger: &Trigger) -> Fixture {
         }
         None => (format!("{}/{FAULTY}", sim.base), String::new()),
     };
+    let mut urls: Vec<(String, String)> = HEALTHY
+        .iter()
+        .map(|name| (name.to_string(), format!("{}/{name}", sim.base)))
+        .collect();
+    urls.push((FAULTY.to_owned(), faulty_url));
 
+    let app = start_dashboard(&dir, &urls, &ca_line).await;
+    for name in HEALTHY.iter().chain([&FAULTY]) {
+        let polls = app.store.recent_polls(name, 1).await.unwrap();
+        assert_eq!(polls[0].outcome, PollOutcome::Ok, "{name}: {polls:?}");
+    }
+
+    Fixture {
+        sim: Some(sim),
+        _tls: Some(tls),
+        _simulate: None,
+        app,
+        since: Utc::now(),
+        _dir: dir,
+    }
+}
+
+/// A dashboard polling each (name, base URL) into a SQLite file in `dir`, after its first
+/// poll round. `faulty_extra` is added to the faulty appliance's entry.
+async fn start_dashboard(
+    dir: &TempDir,
+    urls: &[(String, String)],
+    faulty_extra: &str,
+) -> RunningApp {
     let mut text = format!(
         "[database]\nurl = {:?}\n",
         format!("sqlite://{}", dir.path().join("vbdash.db").display())
     );
-    for name in HEALTHY {
-        text += &appliance_toml(name, &format!("{}/{name}", sim.base), "");
+    for (name, url) in urls {
+        let extra = if name == FAULTY { faulty_extra } else { "" };
+        text += &appliance_toml(name, url, extra);
     }
-    text += &appliance_toml(FAULTY, &faulty_url, &ca_line);
 
     let env = vec![(PASSWORD_VARIABLE.to_owned(), PASSWORD.to_owned())];
     let mut config = Config::from_toml(&text, &dir.path().join("vbdash.toml"), &env).unwrap();
@@ -536,21 +621,9 @@ async fn start(trigger: &Trigger) -> Fixture {
     config.poll.concurrency = 8;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = app::start(&config, listener, FirstPoll::BeforeServing)
+    app::start(&config, listener, FirstPoll::BeforeServing)
         .await
-        .unwrap();
-    for name in HEALTHY.iter().chain([&FAULTY]) {
-        let polls = app.store.recent_polls(name, 1).await.unwrap();
-        assert_eq!(polls[0].outcome, PollOutcome::Ok, "{name}: {polls:?}");
-    }
-
-    Fixture {
-        sim,
-        _tls: tls,
-        app,
-        since: Utc::now(),
-        _dir: dir,
-    }
+        .unwrap()
 }
 
 fn appliance_toml(name: &str, url: &str, extra: &str) -> String {
@@ -558,4 +631,45 @@ fn appliance_toml(name: &str, url: &str, extra: &str) -> String {
         "\n[[appliance]]\nname = \"{name}\"\nurl = \"{url}\"\nusername = \"{USER}\"\n\
          password_env = \"{PASSWORD_VARIABLE}\"\n{extra}\n"
     )
+}
+
+/// Runs `vbdash simulate` on a free loopback port and reads the (name, base URL) of each
+/// appliance it prints. The process ends when the handle is dropped.
+async fn start_simulate(
+    config: &std::path::Path,
+) -> (tokio::process::Child, Vec<(String, String)>) {
+    use tokio::io::AsyncBufReadExt;
+
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_vbdash"))
+        .arg("simulate")
+        .arg("--config")
+        .arg(config)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("VBDASH_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+
+    let mut urls = Vec::new();
+    let read = async {
+        while urls.len() < 4 {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("vbdash simulate ended");
+            if let Some(rest) = line.strip_prefix("simulated appliance ")
+                && let Some((name, url)) = rest.split_once(": ")
+            {
+                urls.push((name.to_owned(), url.to_owned()));
+            }
+        }
+    };
+    tokio::time::timeout(PATIENCE, read).await.unwrap();
+    (child, urls)
 }
