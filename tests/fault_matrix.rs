@@ -5,6 +5,10 @@
 //! - the others keep polling: each gets new successful polls while the fault lasts;
 //! - no job already stored is lost or duplicated;
 //! - nothing panics: the server still answers and says it is ready.
+//!
+//! The certificate kinds serve the faulty appliance with `tls` on a listener of its own.
+//! One more test runs `vbdash simulate` with a configuration file, as a user would; its
+//! fault is there from the start, so it has no stored jobs to check.
 
 mod common;
 

@@ -174,6 +174,8 @@ fn picker(acceptors: Acceptors, presenting: Arc<Mutex<Presenting>>) -> PickCerti
 
 /// The names a good certificate is for: the appliance's name, loopback in both families
 /// and the address it listens on, unless that is the wildcard.
+// Known gap: no other host name can be added, so a dashboard reaching a `valid` appliance
+// by another name (a compose service name, say) sees a name mismatch.
 fn host_names(appliance: &str, listening: IpAddr) -> Vec<String> {
     let mut names = vec![
         appliance.to_owned(),
