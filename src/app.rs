@@ -248,14 +248,28 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 pub async fn simulate(path: &std::path::Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     let config = crate::simulator::SimConfig::from_toml_file(path)?;
     let listen = listen.or(config.listen).unwrap_or(SIMULATOR_LISTEN);
+    let tls_ca_file = config.tls_ca_file.clone();
     let simulator = crate::simulator::Simulator::new(config);
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
+    let tls = simulator.serve_tls_appliances(addr.ip()).await?;
+    if let Some(written) = &tls_ca_file {
+        let ca_path = path
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(written);
+        std::fs::write(&ca_path, tls.ca_pem())
+            .with_context(|| format!("cannot write the CA to {}", ca_path.display()))?;
+        println!("simulator CA certificate: {}", ca_path.display());
+    }
 
     for name in simulator.appliance_names() {
-        println!("simulated appliance {name}: http://{addr}/{name}");
+        match tls.url(&name) {
+            Some(url) => println!("simulated appliance {name}: {url}"),
+            None => println!("simulated appliance {name}: http://{addr}/{name}"),
+        }
     }
     tokio::select! {
         served = simulator.serve(listener) => served.context("the simulator stopped")?,

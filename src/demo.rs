@@ -291,7 +291,7 @@ fn simulated_appliances(tuning: &DemoTuning) -> SimConfig {
     ];
     SimConfig {
         appliances,
-        listen: None,
+        ..SimConfig::default()
     }
 }
 

@@ -5,25 +5,24 @@
 //! - the others keep polling: each gets new successful polls while the fault lasts;
 //! - no job already stored is lost or duplicated;
 //! - nothing panics: the server still answers and says it is ready.
+//!
+//! The certificate kinds serve the faulty appliance with `tls` on a listener of its own.
+//! One more test runs `vbdash simulate` with a configuration file, as a user would; its
+//! fault is there from the start, so it has no stored jobs to check.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::{PASSWORD, SimServer, USER};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    date_time_ymd,
-};
 use scraper::{Html, Selector};
 use tempfile::TempDir;
 use vbdash::app::{self, FirstPoll, RunningApp};
 use vbdash::config::Config;
 use vbdash::domain::PollOutcome;
-use vbdash::simulator::{Fault, SimAppliance, TlsFront, TlsIdentity};
+use vbdash::simulator::{Fault, SimAppliance, SimTls, Simulator, TlsAppliances};
 use vbdash::store::{JobPage, Store};
 
 const FAULTY: &str = "vcsa-faulty";
@@ -38,15 +37,9 @@ const PASSWORD_VARIABLE: &str = "FAULT_MATRIX_PASSWORD";
 enum Trigger {
     /// A scripted simulator fault on the faulty appliance.
     Fault(Fault),
-    /// The faulty appliance restarts with a certificate that fails one check.
-    Certificate(BadCertificate),
-}
-
-#[derive(Clone, Copy)]
-enum BadCertificate {
-    UnknownIssuer,
-    OtherName,
-    Expired,
+    /// The faulty appliance, served with `tls` on its own listener, restarts with a
+    /// certificate that fails one check.
+    Certificate(SimTls),
 }
 
 /// What the faulty appliance shows once the trouble is in place.
@@ -94,11 +87,12 @@ async fn a_hang_after_the_headers_is_a_stalled_answer() {
         .await;
 }
 
+/// The appliance answers the request with a TCP RST, not a close.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reset_connection_is_a_lost_connection() {
+async fn a_reset_connection_is_named_a_reset() {
     let expect = Expect::Failing {
         outcome: PollOutcome::Unreachable,
-        words: &["connection lost: the connection closed before an answer arrived"],
+        words: &["cannot reach the appliance: connection reset by the appliance or a proxy"],
     };
     run(Trigger::Fault(Fault::ConnectionReset), expect)
         .await
@@ -208,7 +202,7 @@ async fn a_401_in_the_middle_of_a_poll_logs_in_again() {
     )
     .await;
 
-    let simulator = &fixture.sim.simulator;
+    let simulator = fixture.simulator();
     assert_eq!(simulator.login_count(FAULTY), 2, "one login more, no more");
     assert_eq!(
         simulator.open_sessions(FAULTY),
@@ -251,7 +245,7 @@ async fn a_certificate_from_an_unknown_issuer_is_named() {
         outcome: PollOutcome::Tls,
         words: &["TLS handshake failed: certificate signed by an unknown issuer"],
     };
-    let trigger = Trigger::Certificate(BadCertificate::UnknownIssuer);
+    let trigger = Trigger::Certificate(SimTls::UnknownCa);
     run(trigger, expect).await.stop().await;
 }
 
@@ -261,7 +255,7 @@ async fn a_certificate_for_another_name_is_named() {
         outcome: PollOutcome::Tls,
         words: &["TLS handshake failed: certificate is for another host name"],
     };
-    let trigger = Trigger::Certificate(BadCertificate::OtherName);
+    let trigger = Trigger::Certificate(SimTls::WrongName);
     run(trigger, expect).await.stop().await;
 }
 
@@ -271,8 +265,54 @@ async fn an_expired_certificate_is_named() {
         outcome: PollOutcome::Tls,
         words: &["TLS handshake failed: certificate has expired"],
     };
-    let trigger = Trigger::Certificate(BadCertificate::Expired);
+    let trigger = Trigger::Certificate(SimTls::Expired);
     run(trigger, expect).await.stop().await;
+}
+
+/// The certificate fault scripted in a simulator configuration file alone: `vbdash
+/// simulate` serves the faulty appliance with `tls = "expired"` on a port of its own and
+/// writes its CA where the file says; the dashboard trusts that CA, names the expired
+/// certificate and keeps polling the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vbdash_simulate_scripts_a_certificate_fault_from_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sim_toml = "tls_ca_file = \"sim-ca.pem\"\n".to_owned();
+    let versions = ["8.0.3.00400", "7.0.3.01700", "6.7.0.44000", "8.0.2.00100"];
+    for (name, version) in HEALTHY.iter().chain([&FAULTY]).zip(versions) {
+        sim_toml += &format!(
+            "\n[[appliances]]\nname = \"{name}\"\nversion = \"{version}\"\n\
+             username = \"{USER}\"\npassword = \"{PASSWORD}\"\nhistory_days = 20\n"
+        );
+    }
+    sim_toml += "tls = \"expired\"\n";
+    let sim_path = dir.path().join("sim.toml");
+    std::fs::write(&sim_path, sim_toml).unwrap();
+
+    let since = Utc::now();
+    let (simulate, urls) = start_simulate(&sim_path).await;
+    let faulty_url = &urls.iter().find(|(name, _)| name == FAULTY).unwrap().1;
+    assert!(faulty_url.starts_with("https://127.0.0.1:"), "{faulty_url}");
+    let ca_path = dir.path().join("sim-ca.pem");
+    let ca_line = format!("ca_file = {:?}", ca_path.display().to_string());
+    let app = start_dashboard(&dir, &urls, &ca_line).await;
+
+    let fixture = Fixture {
+        sim: None,
+        _tls: None,
+        _simulate: Some(simulate),
+        app,
+        since,
+        _dir: dir,
+    };
+    let expect = Expect::Failing {
+        outcome: PollOutcome::Tls,
+        words: &["TLS handshake failed: certificate has expired"],
+    };
+    wait_for_the_fault_to_show(&fixture, &expect).await;
+    check_the_others_kept_polling(&fixture).await;
+    check_the_words(&fixture, &expect).await;
+    check_nothing_panicked(&fixture).await;
+    fixture.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -280,8 +320,11 @@ async fn an_expired_certificate_is_named() {
 
 /// A running dashboard over four simulated appliances, after the fault went in.
 struct Fixture {
-    sim: SimServer,
-    _front: Option<TlsFront>,
+    /// The simulator, when it runs inside the test.
+    sim: Option<SimServer>,
+    _tls: Option<TlsAppliances>,
+    /// `vbdash simulate`, when the simulator runs as a process of its own.
+    _simulate: Option<tokio::process::Child>,
     app: RunningApp,
     /// When the fault went in.
     since: DateTime<Utc>,
@@ -289,6 +332,14 @@ struct Fixture {
 }
 
 impl Fixture {
+    fn simulator(&self) -> &Simulator {
+        let sim = self
+            .sim
+            .as_ref()
+            .expect("the simulator runs inside the test");
+        &sim.simulator
+    }
+
     fn store(&self) -> &Store {
         &self.app.store
     }
@@ -315,25 +366,21 @@ impl Fixture {
 async fn run(trigger: Trigger, expect: Expect) -> Fixture {
     let mut fixture = start(&trigger).await;
     let before = job_rows(fixture.store()).await;
-    let logins_before = fixture.sim.simulator.login_count(FAULTY);
+    let logins_before = fixture.simulator().login_count(FAULTY);
 
     fixture.since = Utc::now();
     match &trigger {
         Trigger::Fault(fault) => {
-            assert!(fixture.sim.simulator.set_fault(FAULTY, fault.clone()));
+            assert!(fixture.simulator().set_fault(FAULTY, fault.clone()));
         }
         Trigger::Certificate(bad) => {
-            let front = fixture
-                ._front
-                .as_ref()
-                .expect("certificate kinds use a front");
-            front.restart_with(&bad_identity(*bad)).unwrap();
+            assert!(fixture.simulator().set_tls(FAULTY, *bad));
         }
     }
 
     wait_for_the_fault_to_show(&fixture, &expect).await;
     if matches!(trigger, Trigger::Fault(Fault::SessionExpiresMidPoll)) {
-        assert!(fixture.sim.simulator.login_count(FAULTY) > logins_before);
+        assert!(fixture.simulator().login_count(FAULTY) > logins_before);
     }
 
     check_the_others_kept_polling(&fixture).await;
@@ -503,37 +550,70 @@ fn text_of(doc: &Html, css: &str) -> String {
 // Setting up: simulator, certificates, configuration, dashboard.
 
 async fn start(trigger: &Trigger) -> Fixture {
+    // Certificate kinds serve the faulty appliance over HTTPS on its own listener, with a
+    // good certificate until the trouble goes in.
+    let faulty = SimAppliance::new(FAULTY, "8.0.2.00100").history_days(20);
+    let faulty = match trigger {
+        Trigger::Certificate(_) => faulty.tls(SimTls::Valid),
+        Trigger::Fault(_) => faulty,
+    };
     let sim = SimServer::start(vec![
         SimAppliance::new(HEALTHY[0], "8.0.3.00400").history_days(20),
         SimAppliance::new(HEALTHY[1], "7.0.3.01700").history_days(20),
         SimAppliance::new(HEALTHY[2], "6.7.0.44000").history_days(20),
-        SimAppliance::new(FAULTY, "8.0.2.00100").history_days(20),
+        faulty,
     ])
     .await;
+    let loopback = std::net::Ipv4Addr::LOCALHOST.into();
+    let tls = sim.simulator.serve_tls_appliances(loopback).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
 
-    // Certificate kinds reach the faulty appliance over HTTPS, trusting the test CA.
-    let (front, faulty_url, ca_line) = match trigger {
-        Trigger::Certificate(_) => {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let front = TlsFront::start(&sim.simulator, listener, &good_identity()).unwrap();
+    let (faulty_url, ca_line) = match tls.url(FAULTY) {
+        Some(url) => {
             let ca_path = dir.path().join("ca.pem");
-            std::fs::write(&ca_path, test_ca().0).unwrap();
-            let url = format!("https://{}/{FAULTY}", front.addr());
+            std::fs::write(&ca_path, tls.ca_pem()).unwrap();
             let line = format!("ca_file = {:?}", ca_path.display().to_string());
-            (Some(front), url, line)
+            (url, line)
         }
-        Trigger::Fault(_) => (None, format!("{}/{FAULTY}", sim.base), String::new()),
+        None => (format!("{}/{FAULTY}", sim.base), String::new()),
     };
+    let mut urls: Vec<(String, String)> = HEALTHY
+        .iter()
+        .map(|name| (name.to_string(), format!("{}/{name}", sim.base)))
+        .collect();
+    urls.push((FAULTY.to_owned(), faulty_url));
 
+    let app = start_dashboard(&dir, &urls, &ca_line).await;
+    for name in HEALTHY.iter().chain([&FAULTY]) {
+        let polls = app.store.recent_polls(name, 1).await.unwrap();
+        assert_eq!(polls[0].outcome, PollOutcome::Ok, "{name}: {polls:?}");
+    }
+
+    Fixture {
+        sim: Some(sim),
+        _tls: Some(tls),
+        _simulate: None,
+        app,
+        since: Utc::now(),
+        _dir: dir,
+    }
+}
+
+/// A dashboard polling each (name, base URL) into a SQLite file in `dir`, after its first
+/// poll round. `faulty_extra` is added to the faulty appliance's entry.
+async fn start_dashboard(
+    dir: &TempDir,
+    urls: &[(String, String)],
+    faulty_extra: &str,
+) -> RunningApp {
     let mut text = format!(
         "[database]\nurl = {:?}\n",
         format!("sqlite://{}", dir.path().join("vbdash.db").display())
     );
-    for name in HEALTHY {
-        text += &appliance_toml(name, &format!("{}/{name}", sim.base), "");
+    for (name, url) in urls {
+        let extra = if name == FAULTY { faulty_extra } else { "" };
+        text += &appliance_toml(name, url, extra);
     }
-    text += &appliance_toml(FAULTY, &faulty_url, &ca_line);
 
     let env = vec![(PASSWORD_VARIABLE.to_owned(), PASSWORD.to_owned())];
     let mut config = Config::from_toml(&text, &dir.path().join("vbdash.toml"), &env).unwrap();
@@ -545,21 +625,9 @@ async fn start(trigger: &Trigger) -> Fixture {
     config.poll.concurrency = 8;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = app::start(&config, listener, FirstPoll::BeforeServing)
+    app::start(&config, listener, FirstPoll::BeforeServing)
         .await
-        .unwrap();
-    for name in HEALTHY.iter().chain([&FAULTY]) {
-        let polls = app.store.recent_polls(name, 1).await.unwrap();
-        assert_eq!(polls[0].outcome, PollOutcome::Ok, "{name}: {polls:?}");
-    }
-
-    Fixture {
-        sim,
-        _front: front,
-        app,
-        since: Utc::now(),
-        _dir: dir,
-    }
+        .unwrap()
 }
 
 fn appliance_toml(name: &str, url: &str, extra: &str) -> String {
@@ -569,67 +637,43 @@ fn appliance_toml(name: &str, url: &str, extra: &str) -> String {
     )
 }
 
-/// The test CA, made once per run: its certificate (PEM), and its parameters and key to
-/// sign with.
-fn test_ca() -> (String, CertificateParams, KeyPair) {
-    static CA: OnceLock<(String, String)> = OnceLock::new();
-    let (cert, key) = CA.get_or_init(|| {
-        let key = KeyPair::generate().unwrap();
-        let cert = ca_params("vbdash fault matrix CA")
-            .self_signed(&key)
-            .unwrap();
-        (cert.pem(), key.serialize_pem())
-    });
-    let cert = cert.clone();
-    let key = KeyPair::from_pem(key).unwrap();
-    (cert, ca_params("vbdash fault matrix CA"), key)
-}
+/// Runs `vbdash simulate` on a free loopback port and reads the (name, base URL) of each
+/// appliance it prints. The process ends when the handle is dropped.
+async fn start_simulate(
+    config: &std::path::Path,
+) -> (tokio::process::Child, Vec<(String, String)>) {
+    use tokio::io::AsyncBufReadExt;
 
-fn ca_params(name: &str) -> CertificateParams {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    params.not_before = date_time_ymd(2020, 1, 1);
-    params.not_after = date_time_ymd(2100, 1, 1);
-    params
-}
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_vbdash"))
+        .arg("simulate")
+        .arg("--config")
+        .arg(config)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("VBDASH_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
 
-/// A server certificate for `names`, valid over `years`, signed by `issuer`.
-fn leaf(
-    names: &[&str],
-    years: (i32, i32),
-    issuer_params: &CertificateParams,
-    issuer_key: &KeyPair,
-) -> TlsIdentity {
-    let key = KeyPair::generate().unwrap();
-    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let mut params = CertificateParams::new(names).unwrap();
-    params.distinguished_name.push(DnType::CommonName, "vcsa");
-    params.not_before = date_time_ymd(years.0, 1, 1);
-    params.not_after = date_time_ymd(years.1, 1, 1);
-    let issuer = Issuer::from_params(issuer_params, issuer_key);
-    let cert = params.signed_by(&key, &issuer).unwrap();
-    TlsIdentity {
-        cert_chain_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-    }
-}
-
-fn good_identity() -> TlsIdentity {
-    let (_, params, key) = test_ca();
-    leaf(&["127.0.0.1"], (2020, 2100), &params, &key)
-}
-
-fn bad_identity(bad: BadCertificate) -> TlsIdentity {
-    let (_, params, key) = test_ca();
-    match bad {
-        BadCertificate::UnknownIssuer => {
-            let stranger_key = KeyPair::generate().unwrap();
-            let stranger = ca_params("somebody else's CA");
-            leaf(&["127.0.0.1"], (2020, 2100), &stranger, &stranger_key)
+    let mut urls = Vec::new();
+    let read = async {
+        while urls.len() < 4 {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("vbdash simulate ended");
+            if let Some(rest) = line.strip_prefix("simulated appliance ")
+                && let Some((name, url)) = rest.split_once(": ")
+            {
+                urls.push((name.to_owned(), url.to_owned()));
+            }
         }
-        BadCertificate::OtherName => leaf(&["other.example.test"], (2020, 2100), &params, &key),
-        BadCertificate::Expired => leaf(&["127.0.0.1"], (2020, 2021), &params, &key),
-    }
+    };
+    tokio::time::timeout(PATIENCE, read).await.unwrap();
+    (child, urls)
 }

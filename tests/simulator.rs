@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{Timelike, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use vbdash::simulator::{Fault, Profile, SimAppliance, SimConfig, SimSchedule, Simulator};
+use vbdash::simulator::{Fault, Profile, SimAppliance, SimConfig, SimSchedule, SimTls, Simulator};
 
 const USER: &str = "administrator@vsphere.local";
 const PASSWORD: &str = "Example-Passw0rd!";
@@ -37,7 +37,7 @@ impl Harness {
     async fn start(appliances: Vec<SimAppliance>) -> Harness {
         let sim = Simulator::new(SimConfig {
             appliances,
-            listen: None,
+            ..SimConfig::default()
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -1220,7 +1220,7 @@ async fn jobs_from_before_a_patch_carry_the_earlier_build() {
         .patched(4, "8.0.2.00100");
     let simulator = Simulator::new(SimConfig {
         appliances: vec![appliance],
-        listen: None,
+        ..SimConfig::default()
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/vcsa-p", listener.local_addr().unwrap());
@@ -1274,4 +1274,77 @@ fn an_endless_history_is_refused_before_the_simulator_starts() {
     let words = format!("{err:#}");
     assert!(words.contains("history_days"), "{words}");
     assert!(SimConfig::from_toml_str(&text(730), path).is_ok());
+}
+
+/// The reset fault answers a request with a TCP RST: the reader sees the connection
+/// reset, not the end of the stream a plain close gives.
+#[tokio::test]
+async fn a_connection_reset_is_a_tcp_rst() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let h = Harness::start(vec![appliance("a", "8.0.3.00400")]).await;
+    assert!(h.sim.set_fault("a", Fault::ConnectionReset));
+
+    let addr = h.base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET /a/api/{BACKUP}/job/details HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = socket.read_to_end(&mut answer).await;
+
+    let err = read.expect_err("the connection ended without a reset");
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+}
+
+/// A `tls` appliance is served on its own HTTPS listener only, with a certificate from
+/// the simulator's CA until `set_tls` swaps it; the other appliances stay on the plain
+/// listener.
+#[tokio::test]
+async fn a_tls_appliance_has_a_listener_of_its_own() {
+    let h = Harness::start(vec![
+        appliance("plain", "8.0.3.00400"),
+        appliance("secure", "8.0.3.00400").tls(SimTls::Valid),
+    ])
+    .await;
+    let loopback = std::net::Ipv4Addr::LOCALHOST.into();
+    let tls = h.sim.serve_tls_appliances(loopback).await.unwrap();
+    assert!(tls.url("plain").is_none());
+    let secure = tls.url("secure").unwrap();
+    assert!(secure.starts_with("https://127.0.0.1:"), "{secure}");
+
+    let ca = reqwest::Certificate::from_pem(tls.ca_pem().as_bytes()).unwrap();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .tls_certs_only([ca])
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let login = |base: String| {
+        client
+            .post(format!("{base}/api/session"))
+            .basic_auth(USER, Some(PASSWORD))
+            .send()
+    };
+
+    let answer = login(secure.clone()).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    let other = format!("https://{}/plain", tls.addr("secure").unwrap());
+    assert_eq!(login(other).await.unwrap().status(), StatusCode::NOT_FOUND);
+    let reply = h.login_as("secure", "api/session", USER).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+    let reply = h.login_as("plain", "api/session", USER).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    for bad in [SimTls::UnknownCa, SimTls::WrongName, SimTls::Expired] {
+        assert!(h.sim.set_tls("secure", bad));
+        let refused = login(secure.clone()).await;
+        assert!(refused.is_err(), "{bad:?} was accepted");
+    }
+    assert!(h.sim.set_tls("secure", SimTls::Valid));
+    assert_eq!(login(secure).await.unwrap().status(), StatusCode::CREATED);
+    assert!(
+        !h.sim.set_tls("plain", SimTls::Expired),
+        "plain has no certificate"
+    );
 }

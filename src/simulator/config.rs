@@ -2,7 +2,7 @@
 //! behaviour profiles and scripted faults. Read from a short `sim.toml` or built in code.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -18,7 +18,7 @@ pub const HOSTILE_HOST: &str = "<img src=x onerror=alert('host')>";
 pub const DEFAULT_LOCATION: &str = "nfs://nas-01.example.test/export/vcsa";
 
 /// The whole simulated fleet.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimConfig {
     /// The appliances, each served under `/{name}/api` and `/{name}/rest`.
@@ -27,6 +27,11 @@ pub struct SimConfig {
     /// Address `vbdash simulate` listens on; the caller picks one when absent.
     #[serde(default)]
     pub listen: Option<SocketAddr>,
+    /// Where `vbdash simulate` writes the certificate of the CA it makes at start, so a
+    /// dashboard can trust the appliances served with `tls`. Taken relative to the
+    /// configuration file's folder.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// One simulated appliance. Every field but `name` and `version` has a default, so a
@@ -74,6 +79,14 @@ pub struct SimAppliance {
     /// A fault active from the start.
     #[serde(default)]
     pub fault: Option<Fault>,
+    /// Serve this appliance over HTTPS on a listener of its own, with this certificate,
+    /// instead of on the shared plain listener.
+    #[serde(default)]
+    pub tls: Option<SimTls>,
+    /// Address of the appliance's own HTTPS listener; a free port on the shared
+    /// listener's address when absent. Only with `tls`.
+    #[serde(default)]
+    pub tls_listen: Option<SocketAddr>,
     /// Base location of backups made without a schedule (manual runs).
     #[serde(default = "default_location")]
     pub location: String,
@@ -138,6 +151,33 @@ pub enum Profile {
     MissesRuns { since_days: u32 },
 }
 
+/// The certificate a `tls` appliance presents. All are made at start; every one but
+/// `unknown_ca` is signed by the simulator's CA, which a dashboard may trust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimTls {
+    /// Valid today, for the appliance's name, `localhost` and its listening address.
+    Valid,
+    /// Like `valid`, but signed by a CA nobody was told about.
+    UnknownCa,
+    /// Valid and signed by the simulator's CA, but for `wrong-name.example.test` only.
+    WrongName,
+    /// For the right names and signed by the simulator's CA, but expired in 2021.
+    Expired,
+}
+
+impl SimTls {
+    /// The word used for it in `sim.toml`.
+    pub fn word(self) -> &'static str {
+        match self {
+            SimTls::Valid => "valid",
+            SimTls::UnknownCa => "unknown_ca",
+            SimTls::WrongName => "wrong_name",
+            SimTls::Expired => "expired",
+        }
+    }
+}
+
 /// A scripted misbehaviour, applied to every request of one appliance unless noted.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -164,7 +204,7 @@ pub enum Fault {
     WrongContentType,
     /// 200 with no body and no content type.
     EmptyBody,
-    /// The connection is dropped before any answer goes out.
+    /// The connection is reset (a TCP RST) before any answer goes out.
     ConnectionReset,
     /// Status line and headers go out, the body never does.
     HangAfterHeaders,
@@ -229,7 +269,7 @@ impl SimConfig {
             .collect();
         SimConfig {
             appliances,
-            listen: None,
+            ..SimConfig::default()
         }
     }
 
@@ -269,6 +309,12 @@ impl SimConfig {
             {
                 anyhow::bail!("key `{at}.schedule`: hour must be 0-23 and minute 0-59");
             }
+            if appliance.tls_listen.is_some() && appliance.tls.is_none() {
+                anyhow::bail!(
+                    "key `{at}.tls_listen`: only an appliance with `tls` has a listener \
+                     of its own; add tls = \"valid\" or remove tls_listen"
+                );
+            }
         }
         Ok(())
     }
@@ -294,6 +340,8 @@ impl SimAppliance {
             session_idle_minutes: default_session_idle_minutes(),
             seed: 0,
             fault: None,
+            tls: None,
+            tls_listen: None,
             location: default_location(),
             patched: None,
         }
@@ -395,6 +443,12 @@ impl SimAppliance {
     /// Sets the fault active from the start.
     pub fn fault(mut self, fault: Option<Fault>) -> Self {
         self.fault = fault;
+        self
+    }
+
+    /// Serves the appliance over HTTPS on a listener of its own, presenting `tls`.
+    pub fn tls(mut self, tls: SimTls) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -595,6 +649,49 @@ fault = "http500_html"
                 "{word}"
             );
         }
+    }
+
+    #[test]
+    fn tls_words_and_the_own_listener_read_from_toml() {
+        let text = r#"
+tls_ca_file = "sim-ca.pem"
+[[appliances]]
+name = "a"
+version = "8.0.3.00400"
+tls = "expired"
+tls_listen = "127.0.0.1:8881"
+"#;
+        let config = parse(text).unwrap();
+        assert_eq!(config.tls_ca_file, Some(PathBuf::from("sim-ca.pem")));
+        assert_eq!(config.appliances[0].tls, Some(SimTls::Expired));
+        let listen = config.appliances[0].tls_listen.unwrap();
+        assert_eq!(listen.port(), 8881);
+
+        for kind in [
+            SimTls::Valid,
+            SimTls::UnknownCa,
+            SimTls::WrongName,
+            SimTls::Expired,
+        ] {
+            let text = format!(
+                "[[appliances]]\nname = \"a\"\nversion = \"8.0.3\"\ntls = \"{}\"\n",
+                kind.word()
+            );
+            assert_eq!(parse(&text).unwrap().appliances[0].tls, Some(kind));
+        }
+    }
+
+    #[test]
+    fn an_unknown_tls_word_or_a_lone_tls_listen_is_refused() {
+        let unknown = "[[appliances]]\nname = \"a\"\nversion = \"8.0.3\"\ntls = \"broken\"\n";
+        let message = parse(unknown).unwrap_err().to_string();
+        assert!(message.contains("line 4"), "{message}");
+        assert!(message.contains("tls"), "{message}");
+
+        let lone = "[[appliances]]\nname = \"a\"\nversion = \"8.0.3\"\n\
+                    tls_listen = \"127.0.0.1:8881\"\n";
+        let message = parse(lone).unwrap_err().to_string();
+        assert!(message.contains("appliances[0].tls_listen"), "{message}");
     }
 
     #[test]

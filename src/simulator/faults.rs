@@ -112,9 +112,10 @@ fn huge_body() -> Response {
 }
 
 /// A reply whose body fails at once: the server drops the connection before the head
-/// goes out, so the client sees it close without an answer.
-// Known gap: the connection is closed, not reset with a TCP RST; a reset during the TCP
-// handshake would need a listener of its own.
+/// goes out, so the client sees it close without an answer. The simulator's own
+/// listeners reset the connection before this is reached; this is what a router served
+/// some other way does instead.
+// Known gap: a reset during the TCP handshake, before any request, is not simulated.
 fn reset() -> Response {
     let chunks = vec![Err::<Bytes, io::Error>(io::Error::new(
         io::ErrorKind::ConnectionReset,

@@ -8,12 +8,15 @@
 
 mod appliance;
 mod auth;
+mod certificates;
 mod config;
+mod connection;
 mod errors;
 mod faults;
 mod handlers;
 mod history;
 mod jobs;
+mod own_tls;
 mod prng;
 mod render;
 mod requests;
@@ -27,25 +30,33 @@ mod wire;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
+use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 
 use appliance::ApplianceState;
+use connection::{Entrance, ResetSwitch};
 use errors::VapiError;
 use jobs::{Ending, Failure, JobKind};
+use own_tls::TlsSwitch;
 use routes::Op;
 use wire::{Generation, plain_response};
 
+pub use certificates::WRONG_HOST_NAME;
 pub use config::{
-    DEFAULT_LOCATION, Fault, HOSTILE_HOST, Profile, SimAppliance, SimConfig, SimSchedule,
+    DEFAULT_LOCATION, Fault, HOSTILE_HOST, Profile, SimAppliance, SimConfig, SimSchedule, SimTls,
 };
+pub use own_tls::TlsAppliances;
 pub use tls::{TlsFront, TlsIdentity};
+
+/// How long a request whose connection was reset waits for the connection to go away
+/// before it answers the way a plain close looks, so that it never lingers.
+const RESET_GRACE: Duration = Duration::from_secs(5);
 
 /// The simulator: cheap to clone, all state shared behind an `Arc`.
 #[derive(Clone)]
@@ -56,6 +67,8 @@ pub struct Simulator {
 struct Inner {
     appliances: HashMap<String, Mutex<ApplianceState>>,
     names: Vec<String>,
+    /// The appliances served with `tls`, on listeners of their own.
+    tls: HashMap<String, TlsSwitch>,
     /// Added to the wall clock, so tests can move time forward.
     clock_offset_ms: AtomicI64,
     /// Requests answered for any appliance, for the stats route.
@@ -85,6 +98,7 @@ impl Simulator {
         let created = Utc::now();
         let mut appliances = HashMap::with_capacity(config.appliances.len());
         let mut names = Vec::with_capacity(config.appliances.len());
+        let mut tls = HashMap::new();
         for appliance in config.appliances {
             if appliances.contains_key(&appliance.name) {
                 let name = appliance.name.as_str();
@@ -92,6 +106,10 @@ impl Simulator {
                 continue;
             }
             names.push(appliance.name.clone());
+            if let Some(kind) = appliance.tls {
+                let switch = TlsSwitch::new(kind, appliance.tls_listen);
+                tls.insert(appliance.name.clone(), switch);
+            }
             let name = appliance.name.clone();
             appliances.insert(name, Mutex::new(ApplianceState::new(appliance, created)));
         }
@@ -99,6 +117,7 @@ impl Simulator {
             inner: Arc::new(Inner {
                 appliances,
                 names,
+                tls,
                 clock_offset_ms: AtomicI64::new(0),
                 requests: AtomicU64::new(0),
             }),
@@ -129,9 +148,24 @@ impl Simulator {
         stats
     }
 
-    /// Serves on `listener` until the task is dropped.
+    /// Serves the appliances without `tls` over plain HTTP on `listener` until the task
+    /// is dropped, which also ends its connections. Never returns an error: a failed
+    /// accept is logged and tried again.
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-        axum::serve(listener, self.router()).await
+        connection::accept_loop(listener, self.router(), Entrance::Shared, None).await;
+        Ok(())
+    }
+
+    /// Makes a `tls` appliance present `kind` from its next handshake on, dropping its
+    /// open connections as a restart with a new certificate would. False for an unknown
+    /// appliance or one without `tls`.
+    pub fn set_tls(&self, appliance: &str, kind: SimTls) -> bool {
+        let Some(switch) = self.inner.tls.get(appliance) else {
+            return false;
+        };
+        switch.set(kind);
+        tracing::debug!(appliance.name = %appliance, tls = kind.word(), "certificate replaced");
+        true
     }
 
     /// Names of the appliances, in configuration order.
@@ -305,6 +339,8 @@ impl Request<'_> {
 /// Every request lands here: find the appliance, apply timing faults, answer, spoil.
 async fn dispatch(
     State(sim): State<Simulator>,
+    entrance: Option<Extension<Entrance>>,
+    reset: Option<Extension<ResetSwitch>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -325,12 +361,23 @@ async fn dispatch(
     let Some(cell) = sim.inner.appliances.get(name) else {
         return unknown_appliance();
     };
+    // A router served by hand has no entrance: it stands for the shared listener.
+    let entrance = entrance.map_or(Entrance::Shared, |Extension(entrance)| entrance);
+    if !entrance.admits(name, sim.inner.tls.contains_key(name)) {
+        return unknown_appliance();
+    }
     sim.inner.requests.fetch_add(1, Ordering::Relaxed);
 
     let fault = lock(cell).fault.clone();
     match &fault {
         Some(Fault::Hang) => std::future::pending::<()>().await,
         Some(Fault::Delay(pause)) => tokio::time::sleep(*pause).await,
+        Some(Fault::ConnectionReset) => {
+            if let Some(Extension(switch)) = &reset {
+                switch.pull();
+                tokio::time::sleep(RESET_GRACE).await;
+            }
+        }
         _ => {}
     }
 

@@ -1,29 +1,22 @@
-//! An HTTPS front for the simulator: the same appliances served over TLS with a
-//! certificate the caller hands in, which can be swapped as if the appliance restarted
-//! with a new one. Certificate faults (unknown issuer, another host name, expired) are
-//! scripted per appliance by serving that appliance behind a front of its own.
+//! An HTTPS front for the simulator: the appliances without a listener of their own
+//! served over TLS with a certificate the caller hands in, which can be swapped as if the
+//! appliance restarted with a new one. Appliances configured with `tls` get their own
+//! listeners from `own_tls` instead.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use super::Simulator;
-
-/// A client that opens a connection and says nothing must not hold a task forever.
-const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
+use super::connection::{Entrance, PickCertificate, accept_loop};
 
 /// A certificate chain (leaf first) and its private key, both PEM text.
 #[derive(Clone)]
@@ -70,10 +63,16 @@ impl TlsFront {
             acceptor: acceptor(identity)?,
             connections: CancellationToken::new(),
         }));
+        let shared = Arc::clone(&current);
+        let pick: PickCertificate = Box::new(move || {
+            let current = lock(&shared);
+            (current.acceptor.clone(), current.connections.clone())
+        });
         let accept_task = tokio::spawn(accept_loop(
             listener,
             simulator.router(),
-            Arc::clone(&current),
+            Entrance::Shared,
+            Some(pick),
         ));
         Ok(TlsFront {
             addr,
@@ -109,7 +108,7 @@ impl Drop for TlsFront {
 }
 
 /// A TLS acceptor for one certificate, speaking HTTP/1.1 only.
-fn acceptor(identity: &TlsIdentity) -> anyhow::Result<TlsAcceptor> {
+pub(crate) fn acceptor(identity: &TlsIdentity) -> anyhow::Result<TlsAcceptor> {
     let chain = CertificateDer::pem_slice_iter(identity.cert_chain_pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .context("the certificate chain is not PEM")?;
@@ -130,55 +129,6 @@ fn acceptor(identity: &TlsIdentity) -> anyhow::Result<TlsAcceptor> {
         .context("the certificate and key cannot be used")?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
-async fn accept_loop(listener: TcpListener, router: Router, current: Arc<Mutex<Current>>) {
-    loop {
-        let socket = match listener.accept().await {
-            Ok((socket, _)) => socket,
-            Err(err) => {
-                // Out of file descriptors, say: wait rather than spin.
-                tracing::debug!(error = %err, "simulated TLS listener could not accept");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-
-        let (acceptor, connections) = {
-            let current = lock(&current);
-            (current.acceptor.clone(), current.connections.clone())
-        };
-        let router = router.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                () = connections.cancelled() => {}
-                () = serve_connection(acceptor, socket, router) => {}
-            }
-        });
-    }
-}
-
-async fn serve_connection(acceptor: TlsAcceptor, socket: TcpStream, router: Router) {
-    let stream = match tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(socket)).await {
-        Ok(Ok(stream)) => stream,
-        // The client refusing our certificate ends up here: the point of most tests.
-        Ok(Err(err)) => {
-            tracing::debug!(error = %err, "simulated TLS handshake failed");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!("simulated TLS handshake timed out");
-            return;
-        }
-    };
-
-    let service = TowerToHyperService::new(router);
-    let served = auto::Builder::new(TokioExecutor::new())
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
-    if let Err(err) = served {
-        tracing::debug!(error = %err, "simulated TLS connection ended with an error");
-    }
 }
 
 fn lock(current: &Mutex<Current>) -> MutexGuard<'_, Current> {

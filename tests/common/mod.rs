@@ -39,7 +39,7 @@ impl SimServer {
             .collect();
         let simulator = Simulator::new(SimConfig {
             appliances,
-            listen: None,
+            ..SimConfig::default()
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
