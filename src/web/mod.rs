@@ -132,6 +132,8 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        // Outside the limits and the time limit, so that their answers get the API's shape.
+        .layer(middleware::from_fn(api::error::json_errors))
         .layer(header_layer(
             header::CONTENT_SECURITY_POLICY,
             CONTENT_SECURITY_POLICY,
