@@ -1084,6 +1084,35 @@ async fn a_start_without_the_confirmed_count_starts_nothing() {
 }
 
 #[tokio::test]
+async fn a_bulk_reason_or_comment_with_a_direction_control_is_refused() {
+    let names = ["vc-d1"];
+    let site = bulk_site(&names, 1).await;
+
+    let reason = "appliances=vc-d1&preset=web&reason=ok%E2%80%AEyaw&expected=1&confirm=yes";
+    for uri in ["/fleet/backup/review", "/fleet/backup"] {
+        let answer = site.post(uri, reason).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{uri}: {}",
+            answer.body
+        );
+        assert!(answer.body.contains("U+202E"), "{uri}: {}", answer.body);
+    }
+    let comment = site
+        .post(
+            "/appliances/vc-d1/backup",
+            "preset=web&comment=nightly%E2%81%A7x",
+        )
+        .await;
+    assert_eq!(comment.status, StatusCode::BAD_REQUEST, "{}", comment.body);
+    assert!(comment.body.contains("U+2067"), "{}", comment.body);
+
+    assert!(site.store.bulk_run(1).await.unwrap().is_none());
+    assert!(site.audit().await.is_empty(), "nothing was started");
+}
+
+#[tokio::test]
 async fn a_filter_with_an_unknown_status_word_selects_nothing() {
     let names = ["vc-s1", "vc-s2"];
     let site = bulk_site(&names, 2).await;

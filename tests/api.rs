@@ -552,6 +552,10 @@ async fn bad_start_requests_name_the_field_and_send_nothing() {
             "encryption",
         ),
         (json!({ "preset": 7 }), "preset"),
+        (
+            json!({ "preset": "web", "comment": "nightly\u{202e}x" }),
+            "U+202E",
+        ),
         (json!("web"), "JSON"),
     ];
     for (body, field) in cases {

@@ -148,8 +148,8 @@ fn checked_reason(reason: Option<&str>) -> Result<String, WebError> {
             &format!("it is longer than {MAX_REASON_CHARS} characters"),
         ));
     }
-    if reason.chars().any(char::is_control) {
-        return Err(refuse("reason", "it holds control characters"));
+    if let Some(why) = super::typed_text::problem(reason) {
+        return Err(refuse("reason", &why));
     }
     Ok(reason.to_owned())
 }

@@ -19,6 +19,7 @@ pub mod listener;
 pub mod metrics;
 pub mod notifications;
 pub mod trends;
+pub mod typed_text;
 pub mod users;
 
 use std::sync::Arc;
