@@ -382,6 +382,15 @@ fn how_many(n: usize, verb_one: &str, verb_many: &str) -> String {
     }
 }
 
+/// "1 appliance", "3 appliances".
+fn appliances_word(count: usize) -> String {
+    if count == 1 {
+        "1 appliance".to_owned()
+    } else {
+        format!("{count} appliances")
+    }
+}
+
 /// `POST /fleet/backup`: checks the whole request again, finds the appliances of a filter
 /// again, and starts the run. A count that changed since the confirmation is shown for a
 /// new confirmation instead of being started.
@@ -412,8 +421,9 @@ pub async fn start(
             &checked,
             Some(format!(
                 "Nothing was started: the field \u{201c}expected\u{201d} (the number of \
-                 appliances confirmed) is missing. The selection holds {count} now; press \
-                 Start to confirm it."
+                 appliances confirmed) is missing. The selection holds {} now; press \
+                 Start to confirm it.",
+                appliances_word(count)
             )),
         );
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
