@@ -58,12 +58,12 @@ pub fn time(name: &str, value: &Option<String>) -> Result<Option<DateTime<Utc>>,
         })
 }
 
+/// A window of time, each end open when not given.
+pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// The `since` and `until` parameters together: each a [`time`], and `until` not before
 /// `since` (an empty window is allowed, a reversed one is a mistake).
-pub fn time_range(
-    since: &Option<String>,
-    until: &Option<String>,
-) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), ApiError> {
+pub fn time_range(since: &Option<String>, until: &Option<String>) -> Result<TimeRange, ApiError> {
     let from = time("since", since)?;
     let to = time("until", until)?;
     if let (Some(from), Some(to)) = (from, to)
