@@ -239,6 +239,8 @@ pub async fn cancel(
     let id = job_id(&raw_id)?;
 
     let outcome = request_cancel(&state, &caller.actor(), &name, &id).await?;
+    // Known gap: a job id the appliance does not know comes back as its error answer and
+    // is sent as a 502 `appliance_refused`, not as a 404.
     if !outcome.answered {
         return Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
