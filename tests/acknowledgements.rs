@@ -524,6 +524,36 @@ async fn bad_input_is_refused_with_the_field_and_the_reason() {
             "reason",
             "control characters",
         ),
+        (
+            FAILING,
+            "reason=fixed%E2%80%AEdexif&expires=4h".to_owned(),
+            "reason",
+            "U+202E",
+        ),
+        (
+            FAILING,
+            "reason=a%E2%80%8Fb&expires=4h".to_owned(),
+            "reason",
+            "U+200F",
+        ),
+        (
+            FAILING,
+            "reason=a%E2%81%A6b&expires=4h".to_owned(),
+            "reason",
+            "U+2066",
+        ),
+        (
+            FAILING,
+            "reason=x&expires=4h4h".to_owned(),
+            "expires",
+            "more than once",
+        ),
+        (
+            FAILING,
+            "reason=x&expires=1d+2h+1d".to_owned(),
+            "expires",
+            "more than once",
+        ),
         (FAILING, "reason=x".to_owned(), "expires", "until when"),
         (
             FAILING,

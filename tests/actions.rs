@@ -558,7 +558,10 @@ async fn a_bulk_run_over_twenty_appliances_keeps_two_per_target() {
 /// The bulk form for every appliance, preset `web`, with a reason and the confirmation.
 fn page_form(_site: &Site, names: &[String]) -> String {
     let mut form: String = names.iter().map(|n| format!("appliances={n}&")).collect();
-    form.push_str("preset=web&reason=before+patching&confirm=yes");
+    form.push_str(&format!(
+        "preset=web&reason=before+patching&expected={}&confirm=yes",
+        names.len()
+    ));
     form
 }
 
@@ -830,7 +833,7 @@ async fn a_bulk_run_survives_a_restart_with_unfinished_items_marked_interrupted(
     let names = ["vc-r1", "vc-r2", "vc-r3"];
     let mut site = bulk_site(&names, 1).await;
     let form = "appliances=vc-r1&appliances=vc-r2&appliances=vc-r3&preset=web\
-                &reason=before+patching&confirm=yes";
+                &reason=before+patching&expected=3&confirm=yes";
     let started = site.post("/fleet/backup", form).await;
     assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
     let id = run_id(&started.location);
@@ -901,7 +904,7 @@ async fn stop_stops_the_appliances_not_yet_started_and_says_who() {
     let names = ["vc-s1", "vc-s2", "vc-s3"];
     let site = bulk_site(&names, 1).await;
     let form = "appliances=vc-s1&appliances=vc-s2&appliances=vc-s3&preset=web\
-                &reason=patch+window&confirm=yes";
+                &reason=patch+window&expected=3&confirm=yes";
     let started = site.post("/fleet/backup", form).await;
     assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
     let id = run_id(&started.location);
@@ -1039,6 +1042,74 @@ async fn a_filter_selection_is_resolved_by_the_server_when_the_run_starts() {
     assert!(run.selection.contains("vc-a"), "{}", run.selection);
     site.wait_for(run.id, BulkState::Started, 2).await;
     assert!(!site.sim.simulator.finish_running_job("vc-b1", true));
+}
+
+#[tokio::test]
+async fn a_start_without_the_confirmed_count_starts_nothing() {
+    let names = ["vc-e1", "vc-e2"];
+    let site = bulk_site(&names, 2).await;
+    let chosen = "scope=filter&status=&tag=&q=vc-e&preset=web&reason=filter+run";
+
+    let missing = site
+        .post("/fleet/backup", &format!("{chosen}&confirm=yes"))
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{}", missing.body);
+    assert!(missing.body.contains("expected"), "{}", missing.body);
+    assert!(missing.body.contains("is missing"), "{}", missing.body);
+    // The page shown is the confirmation again, with the count it holds now.
+    assert!(missing.body.contains("name=\"expected\" value=\"2\""));
+
+    let junk = site
+        .post(
+            "/fleet/backup",
+            &format!("{chosen}&expected=all&confirm=yes"),
+        )
+        .await;
+    assert_eq!(junk.status, StatusCode::BAD_REQUEST, "{}", junk.body);
+    assert!(junk.body.contains("not a number"), "{}", junk.body);
+
+    let picked = site
+        .post(
+            "/fleet/backup",
+            "appliances=vc-e1&preset=web&reason=one&confirm=yes",
+        )
+        .await;
+    assert_eq!(picked.status, StatusCode::BAD_REQUEST, "{}", picked.body);
+
+    assert!(site.store.bulk_run(1).await.unwrap().is_none());
+    assert!(site.audit().await.is_empty(), "nothing was started");
+    for name in names {
+        assert!(!site.sim.simulator.finish_running_job(name, true), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_bulk_reason_or_comment_with_a_direction_control_is_refused() {
+    let names = ["vc-d1"];
+    let site = bulk_site(&names, 1).await;
+
+    let reason = "appliances=vc-d1&preset=web&reason=ok%E2%80%AEyaw&expected=1&confirm=yes";
+    for uri in ["/fleet/backup/review", "/fleet/backup"] {
+        let answer = site.post(uri, reason).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{uri}: {}",
+            answer.body
+        );
+        assert!(answer.body.contains("U+202E"), "{uri}: {}", answer.body);
+    }
+    let comment = site
+        .post(
+            "/appliances/vc-d1/backup",
+            "preset=web&comment=nightly%E2%81%A7x",
+        )
+        .await;
+    assert_eq!(comment.status, StatusCode::BAD_REQUEST, "{}", comment.body);
+    assert!(comment.body.contains("U+2067"), "{}", comment.body);
+
+    assert!(site.store.bulk_run(1).await.unwrap().is_none());
+    assert!(site.audit().await.is_empty(), "nothing was started");
 }
 
 #[tokio::test]

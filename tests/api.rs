@@ -552,6 +552,10 @@ async fn bad_start_requests_name_the_field_and_send_nothing() {
             "encryption",
         ),
         (json!({ "preset": 7 }), "preset"),
+        (
+            json!({ "preset": "web", "comment": "nightly\u{202e}x" }),
+            "U+202E",
+        ),
         (json!("web"), "JSON"),
     ];
     for (body, field) in cases {
@@ -585,7 +589,7 @@ async fn bad_start_requests_name_the_field_and_send_nothing() {
         .body("preset=web");
     let answer = server.send(form).await;
     assert_eq!(answer.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert_eq!(answer.error_code(), "bad_request");
+    assert_eq!(answer.error_code(), "unsupported_media_type");
 
     let unknown = server
         .post(
@@ -1152,4 +1156,127 @@ async fn sign_in(server: &Server, user: &str, password: &str) -> String {
         .unwrap();
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
     format!("{browser}; {}", cookie_of(&signed_in, "vbdash_session"))
+}
+
+#[tokio::test]
+async fn since_after_until_is_a_400_naming_until() {
+    let server = server().await;
+    let token = server.create_token("ranges", "read").await;
+
+    let answer = server
+        .get(
+            Some(&token),
+            "/api/v1/jobs?since=2026-12-02&until=2026-12-01",
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+    assert_eq!(answer.error_code(), "bad_request");
+    assert!(
+        answer.error_message().starts_with("parameter `until`"),
+        "{}",
+        answer.text
+    );
+
+    // An empty window is not a mistake: `until` is exclusive, so nothing is in it.
+    let answer = server
+        .get(
+            Some(&token),
+            "/api/v1/jobs?since=2026-12-01&until=2026-12-01",
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(answer.body["jobs"], json!([]));
+
+    let doc = server.get(None, "/api/v1/openapi.json").await;
+    let params = doc.body["paths"]["/api/v1/jobs"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let until = params.iter().find(|p| p["name"] == "until").unwrap();
+    let words = until["description"].as_str().unwrap();
+    assert!(words.contains("exclusive"), "{words}");
+}
+
+#[tokio::test]
+async fn a_cancel_the_appliance_does_not_accept_is_a_409_with_the_reason() {
+    let server = server().await;
+    let token = server.create_token("cleanup", "operate").await;
+    let ended = server
+        .get(
+            Some(&token),
+            &format!("/api/v1/jobs?appliance={API}&state=succeeded&limit=1"),
+        )
+        .await;
+    let href = ended.body["jobs"][0]["href"].as_str().unwrap().to_owned();
+
+    let answer = server
+        .post(&token, &format!("{href}/cancel"), &json!({}))
+        .await;
+    assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.text);
+    assert_eq!(answer.error_code(), "conflict");
+    assert!(
+        answer.error_message().contains("not running"),
+        "{}",
+        answer.text
+    );
+
+    let doc = server.get(None, "/api/v1/openapi.json").await;
+    let responses =
+        &doc.body["paths"]["/api/v1/appliances/{name}/jobs/{job_id}/cancel"]["post"]["responses"];
+    assert!(responses["409"].is_object(), "{responses}");
+}
+
+#[tokio::test]
+async fn errors_of_the_shared_layers_are_json_under_the_api_only() {
+    let server = server().await;
+    let token = server.create_token("odd-clients", "operate").await;
+    let backups = format!("{}/api/v1/appliances/{API}/backups", server.base);
+
+    let wrong_method = server
+        .send(server.http.delete(&backups).bearer_auth(&token))
+        .await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.error_code(), "method_not_allowed");
+    assert!(
+        wrong_method.error_message().contains("DELETE"),
+        "{}",
+        wrong_method.text
+    );
+    assert_eq!(wrong_method.headers["allow"], "POST");
+
+    let too_large = server
+        .send(
+            server
+                .http
+                .post(&backups)
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(format!("{{\"comment\": \"{}\"}}", "x".repeat(70 * 1024))),
+        )
+        .await;
+    assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(too_large.error_code(), "too_large", "{}", too_large.text);
+
+    let plain_text = server
+        .send(
+            server
+                .http
+                .post(&backups)
+                .bearer_auth(&token)
+                .header("content-type", "text/plain")
+                .body("{\"preset\": \"web\"}"),
+        )
+        .await;
+    assert_eq!(plain_text.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(plain_text.error_code(), "unsupported_media_type");
+
+    for answer in [&wrong_method, &too_large, &plain_text] {
+        let kind = answer.headers["content-type"].to_str().unwrap();
+        assert!(kind.starts_with("application/json"), "{kind}");
+    }
+
+    // Pages keep their HTML errors.
+    let page = server.get(None, "/static/no-such-file.css").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    let kind = page.headers["content-type"].to_str().unwrap();
+    assert!(kind.starts_with("text/html"), "{kind}");
 }

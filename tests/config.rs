@@ -334,3 +334,30 @@ fn auth_mistakes_name_line_and_key() {
     assert!(msg.contains("auth.group_roles.ops"), "{msg}");
     assert!(msg.contains("\"operator\""), "{msg}");
 }
+
+#[test]
+fn a_retry_delay_longer_than_its_cap_names_line_and_key() {
+    let text = format!("{GOOD}\n[notify]\nretry_delay = \"10m\"\nmax_retry_delay = \"5m\"\n");
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("retry_delay"))
+        .unwrap()
+        + 1;
+    let msg = error_text(&text);
+    assert!(
+        msg.starts_with(&format!(
+            "vbdash.toml, line {line}, key `notify.retry_delay`"
+        )),
+        "{msg}"
+    );
+    assert!(msg.contains("max_retry_delay"), "{msg}");
+
+    // Only the cap written, below the default first delay of 30s: the cap is blamed.
+    let text = format!("{GOOD}\n[notify]\nmax_retry_delay = \"10s\"\n");
+    let msg = error_text(&text);
+    assert!(msg.contains("key `notify.max_retry_delay`"), "{msg}");
+
+    let text = format!("{GOOD}\n[notify]\nretry_delay = \"5m\"\nmax_retry_delay = \"5m\"\n");
+    let config = load(&text).unwrap();
+    assert_eq!(config.notify.retry_delay, Duration::from_secs(300));
+}

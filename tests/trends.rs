@@ -785,3 +785,33 @@ fn retention_is_configurable_with_defaults_and_a_floor() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_report_for_a_bad_month_is_a_400_with_the_reason() {
+    let (store, _dir) = store_with(&[settings("a", &["prod"])]).await;
+    let router = web::router(AppState {
+        store,
+        settings: WebSettings::default(),
+        auth: Auth::none(),
+        actions: vbdash::web::actions::Actions::none(),
+    });
+
+    for month in [
+        "-2026-01",
+        "2026-13",
+        "2026-00",
+        "2026-1",
+        "9999-99",
+        "%E2%80%AE",
+    ] {
+        let (status, body, _) = get(&router, &format!("/trends/report?month={month}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{month}: {body}");
+        assert!(body.contains("YYYY-MM"), "{month}: {body}");
+    }
+    let (status, body, _) = get(&router, "/trends/report?month=2999-01").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("has not begun yet"), "{body}");
+
+    let (status, _, _) = get(&router, "/trends/report?month=").await;
+    assert_eq!(status, StatusCode::OK);
+}

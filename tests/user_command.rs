@@ -75,3 +75,21 @@ fn users_are_added_listed_changed_and_removed() {
     assert!(!text(&run(&["list"], "")).contains("ann "));
     assert!(!run(&["remove", "ann"], "").status.success());
 }
+
+#[test]
+fn a_user_name_with_a_direction_control_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("vbdash.toml");
+    let database = dir.path().join("users.db");
+    let file = format!("[database]\nurl = \"sqlite://{}\"\n", database.display());
+    std::fs::write(&config, file).unwrap();
+
+    let name = "ann\u{202e}nimda";
+    let refused = vbdash(
+        &config,
+        &["add", name, "--role", "viewer", "--password-stdin"],
+        "a long enough password\n",
+    );
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("U+202E"), "{}", text(&refused));
+}

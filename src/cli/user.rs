@@ -114,6 +114,9 @@ async fn act(store: &Store, action: UserAction) -> anyhow::Result<()> {
 
 /// User names are typed at sign-in and shown on pages: printable, no spaces, bounded.
 fn check_name(name: &str) -> anyhow::Result<()> {
+    if let Some(why) = vbdash::web::typed_text::problem(name) {
+        bail!("this user name cannot be used: {why}");
+    }
     let ok = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '@');
     if name.is_empty() || name.chars().count() > 64 || !name.chars().all(ok) {
         bail!(

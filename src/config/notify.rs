@@ -288,6 +288,20 @@ pub(super) fn validate(
                 .ok_or_else(|| format!("{n} is out of range; use a number from 1 to 50"))
         },
     )?;
+    let retry_delay = blame.value(
+        &raw.retry_delay,
+        "notify.retry_delay",
+        defaults.retry_delay,
+        duration_within(1, 86_400),
+    )?;
+    let max_retry_delay = blame.value(
+        &raw.max_retry_delay,
+        "notify.max_retry_delay",
+        defaults.max_retry_delay,
+        duration_within(1, 7 * 86_400),
+    )?;
+    check_retry_delays(raw, blame, retry_delay, max_retry_delay)?;
+
     Ok(NotifyConfig {
         channels,
         routes,
@@ -311,19 +325,35 @@ pub(super) fn validate(
             duration_within(1, 300),
         )?,
         max_attempts,
-        retry_delay: blame.value(
-            &raw.retry_delay,
-            "notify.retry_delay",
-            defaults.retry_delay,
-            duration_within(1, 86_400),
-        )?,
-        max_retry_delay: blame.value(
-            &raw.max_retry_delay,
-            "notify.max_retry_delay",
-            defaults.max_retry_delay,
-            duration_within(1, 7 * 86_400),
-        )?,
+        retry_delay,
+        max_retry_delay,
     })
+}
+
+/// The first retry must not wait longer than the cap on every retry: the doubling would
+/// otherwise start above its own ceiling. Blames the key that was written, the first
+/// delay when both were.
+fn check_retry_delays(
+    raw: &RawNotify,
+    blame: &Blame<'_>,
+    retry_delay: Duration,
+    max_retry_delay: Duration,
+) -> Result<(), ConfigError> {
+    if retry_delay <= max_retry_delay {
+        return Ok(());
+    }
+    let message = format!(
+        "retry_delay ({}) is longer than max_retry_delay ({}); make retry_delay at most \
+         max_retry_delay",
+        humantime::format_duration(retry_delay),
+        humantime::format_duration(max_retry_delay)
+    );
+    let (span, key) = match (&raw.retry_delay, &raw.max_retry_delay) {
+        (Some(first), _) => (Some(first.span()), "notify.retry_delay"),
+        (None, Some(cap)) => (Some(cap.span()), "notify.max_retry_delay"),
+        (None, None) => (None, "notify.retry_delay"),
+    };
+    Err(blame.at(span, key, message))
 }
 
 fn validate_channel(

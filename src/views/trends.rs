@@ -1039,11 +1039,43 @@ pub struct ReportPage {
     pub made: String,
 }
 
-/// A month as a query value and its first day.
-pub fn parse_month(raw: Option<&str>, today: NaiveDate) -> NaiveDate {
-    raw.and_then(|m| NaiveDate::parse_from_str(&format!("{}-01", m.trim()), "%Y-%m-%d").ok())
-        .filter(|d| *d <= today)
-        .unwrap_or_else(|| today.with_day(1).unwrap_or(today))
+/// The first day of the month a query names as `YYYY-MM`; this month when absent or
+/// blank. A month written otherwise, or one that has not begun by `today`, is refused
+/// with the reason rather than quietly replaced by this month.
+pub fn parse_month(raw: Option<&str>, today: NaiveDate) -> Result<NaiveDate, String> {
+    let this_month = today.with_day(1).unwrap_or(today);
+    let Some(text) = raw.map(str::trim).filter(|m| !m.is_empty()) else {
+        return Ok(this_month);
+    };
+    let shown = crate::domain::text::bounded(text, 20);
+
+    let first = month_digits(text)
+        .and_then(|(year, month)| NaiveDate::from_ymd_opt(year, month, 1))
+        .ok_or_else(|| {
+            format!(
+                "The month \u{201c}{shown}\u{201d} is not understood; write it as YYYY-MM \
+                 with a month from 01 to 12, such as {}.",
+                this_month.format("%Y-%m")
+            )
+        })?;
+    if first > this_month {
+        return Err(format!(
+            "The month \u{201c}{shown}\u{201d} has not begun yet; the latest report is for {}.",
+            this_month.format("%Y-%m")
+        ));
+    }
+    Ok(first)
+}
+
+/// The year and month of exactly four digits, a dash and two digits.
+fn month_digits(text: &str) -> Option<(i32, u32)> {
+    let (year, month) = text.split_once('-')?;
+    let digits =
+        |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+    if !digits(year, 4) || !digits(month, 2) {
+        return None;
+    }
+    Some((year.parse().ok()?, month.parse().ok()?))
 }
 
 /// The days of the month starting at `first`, up to `today`.
@@ -1114,5 +1146,40 @@ pub fn report_page(
         failures: lines.iter().map(|(_, s)| s.failures).sum(),
         rows,
         made: format::timestamp(now, zone),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn months_are_read_strictly() {
+        let today = day(2026, 12, 4);
+        assert_eq!(parse_month(None, today), Ok(day(2026, 12, 1)));
+        assert_eq!(parse_month(Some(" "), today), Ok(day(2026, 12, 1)));
+        assert_eq!(parse_month(Some("2026-11"), today), Ok(day(2026, 11, 1)));
+        assert_eq!(parse_month(Some("2026-12"), today), Ok(day(2026, 12, 1)));
+        for bad in [
+            "-2026-01",
+            "2026-13",
+            "2026-00",
+            "2026-1",
+            "+2026-01",
+            "20261-01",
+            "2026-01-01",
+            "2026/01",
+            "dec",
+            "２０２６-01",
+        ] {
+            let why = parse_month(Some(bad), today).unwrap_err();
+            assert!(why.contains("YYYY-MM"), "{bad}: {why}");
+        }
+        let why = parse_month(Some("2027-01"), today).unwrap_err();
+        assert!(why.contains("not begun"), "{why}");
     }
 }

@@ -148,8 +148,8 @@ fn checked_reason(reason: Option<&str>) -> Result<String, WebError> {
             &format!("it is longer than {MAX_REASON_CHARS} characters"),
         ));
     }
-    if reason.chars().any(char::is_control) {
-        return Err(refuse("reason", "it holds control characters"));
+    if let Some(why) = super::typed_text::problem(reason) {
+        return Err(refuse("reason", &why));
     }
     Ok(reason.to_owned())
 }
@@ -165,9 +165,8 @@ pub fn parse_expiry(
     let text = written.ok_or("say until when: a duration such as 4h, or an end time")?;
     let shown = crate::domain::text::bounded(text, 40);
 
-    let until = if let Ok(length) = humantime::parse_duration(text) {
-        let length = Duration::from_std(length)
-            .map_err(|_| format!("`{shown}` is longer than {MAX_ACK_DAYS} days"))?;
+    let until = if let Some(length) = parse_length(text) {
+        let length = length.map_err(|why| format!("`{shown}` {why}"))?;
         now.checked_add_signed(length)
             .ok_or_else(|| format!("`{shown}` is longer than {MAX_ACK_DAYS} days"))?
     } else if let Some(end) = parse_end_time(text, zone) {
@@ -190,6 +189,63 @@ pub fn parse_expiry(
         ));
     }
     Ok(until)
+}
+
+/// A length written as numbers with units, each unit at most once ("4h", "2d",
+/// "1h 30m", "90 minutes"). `None` when the text does not look like a length at all (it
+/// may be an end time); an error when it does but cannot be meant, such as "4h4h".
+fn parse_length(text: &str) -> Option<Result<Duration, String>> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    let mut total_secs: i64 = 0;
+    let too_long = || format!("is longer than {MAX_ACK_DAYS} days");
+
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 {
+            return None;
+        }
+        let (number, after) = rest.split_at(digits);
+        let after = after.trim_start();
+        let letters = after.len() - after.trim_start_matches(char::is_alphabetic).len();
+        let (unit, after) = after.split_at(letters);
+        let (unit_name, unit_secs) = unit_of(&unit.to_lowercase())?;
+
+        if seen.contains(&unit_name) {
+            return Some(Err(format!(
+                "gives {unit_name} more than once; write each unit once, such as 4h, 2d \
+                 or 1h 30m"
+            )));
+        }
+        seen.push(unit_name);
+        let Some(secs) = number
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| n.checked_mul(unit_secs))
+            .and_then(|s| s.checked_add(total_secs))
+        else {
+            return Some(Err(too_long()));
+        };
+        total_secs = secs;
+        rest = after.trim_start();
+    }
+    Some(Duration::try_seconds(total_secs).ok_or_else(too_long))
+}
+
+/// The name and the length in seconds of a unit as people write it.
+fn unit_of(unit: &str) -> Option<(&'static str, i64)> {
+    let found = match unit {
+        "w" | "week" | "weeks" => ("weeks", 7 * 86_400),
+        "d" | "day" | "days" => ("days", 86_400),
+        "h" | "hr" | "hrs" | "hour" | "hours" => ("hours", 3_600),
+        "m" | "min" | "mins" | "minute" | "minutes" => ("minutes", 60),
+        "s" | "sec" | "secs" | "second" | "seconds" => ("seconds", 1),
+        _ => return None,
+    };
+    Some(found)
 }
 
 /// An end time as a form sends it: RFC 3339, or a wall-clock time in `zone` written
@@ -260,5 +316,37 @@ mod tests {
                 .contains("neither")
         );
         assert!(parse_expiry(Some("99999999999d"), now(), zone).is_err());
+        assert!(parse_expiry(Some("99999999999999999999999m"), now(), zone).is_err());
+    }
+
+    #[test]
+    fn lengths_with_a_unit_given_twice_are_refused() {
+        let zone = chrono_tz::UTC;
+        for doubled in ["4h4h", "4h 4h", "1d 2h 3d", "30m30m", "2 hours 1h", "1H1h"] {
+            let why = parse_expiry(Some(doubled), now(), zone).unwrap_err();
+            assert!(why.contains("more than once"), "{doubled}: {why}");
+        }
+        assert_eq!(
+            parse_expiry(Some("30m"), now(), zone),
+            Ok(now() + Duration::minutes(30))
+        );
+        assert_eq!(
+            parse_expiry(Some("1h 30m"), now(), zone),
+            Ok(now() + Duration::minutes(90))
+        );
+        assert_eq!(
+            parse_expiry(Some("2 days"), now(), zone),
+            Ok(now() + Duration::days(2))
+        );
+        assert!(
+            parse_expiry(Some("30d 1m"), now(), zone)
+                .unwrap_err()
+                .contains("30 days")
+        );
+        assert!(
+            parse_expiry(Some("4x"), now(), zone)
+                .unwrap_err()
+                .contains("neither")
+        );
     }
 }

@@ -19,6 +19,7 @@ pub mod listener;
 pub mod metrics;
 pub mod notifications;
 pub mod trends;
+pub mod typed_text;
 pub mod users;
 
 use std::sync::Arc;
@@ -132,6 +133,8 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        // Outside the limits and the time limit, so that their answers get the API's shape.
+        .layer(middleware::from_fn(api::error::json_errors))
         .layer(header_layer(
             header::CONTENT_SECURITY_POLICY,
             CONTENT_SECURITY_POLICY,

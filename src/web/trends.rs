@@ -278,7 +278,7 @@ pub async fn report(
     let tag = q.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let (now, zone) = (Utc::now(), state.settings.display_zone);
     let today = now.with_timezone(&zone).date_naive();
-    let first = trends::parse_month(q.month.as_deref(), today);
+    let first = trends::parse_month(q.month.as_deref(), today).map_err(WebError::BadRequest)?;
     let days = trends::month_days(first, today);
     let spans = day_spans(first + Duration::days(i64::from(days) - 1), days, zone);
     let (Some(from), Some(to)) = (spans.first().map(|s| s.start), spans.last().map(|s| s.end))

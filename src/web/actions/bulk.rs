@@ -382,6 +382,15 @@ fn how_many(n: usize, verb_one: &str, verb_many: &str) -> String {
     }
 }
 
+/// "1 appliance", "3 appliances".
+fn appliances_word(count: usize) -> String {
+    if count == 1 {
+        "1 appliance".to_owned()
+    } else {
+        format!("{count} appliances")
+    }
+}
+
 /// `POST /fleet/backup`: checks the whole request again, finds the appliances of a filter
 /// again, and starts the run. A count that changed since the confirmation is shown for a
 /// new confirmation instead of being started.
@@ -404,9 +413,34 @@ pub async fn start(
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     }
     let count = checked.targets.len();
-    if let Some(expected) = fields.one("expected")
-        && expected.parse::<usize>().ok() != Some(count)
-    {
+    // The confirmation page always sends the count it showed; without it nothing proves
+    // that the user saw how many appliances a filter selects now.
+    let Some(expected) = fields.one("expected").map(str::trim) else {
+        let page = confirm_page(
+            &state,
+            &checked,
+            Some(format!(
+                "Nothing was started: the field \u{201c}expected\u{201d} (the number of \
+                 appliances confirmed) is missing. The selection holds {} now; press \
+                 Start to confirm it.",
+                appliances_word(count)
+            )),
+        );
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    };
+    let Ok(expected_count) = expected.parse::<usize>() else {
+        let page = confirm_page(
+            &state,
+            &checked,
+            Some(format!(
+                "Nothing was started: the field \u{201c}expected\u{201d} holds \
+                 \u{201c}{}\u{201d}, not a number of appliances.",
+                bounded(expected, 12)
+            )),
+        );
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    };
+    if expected_count != count {
         let page = confirm_page(
             &state,
             &checked,

@@ -159,8 +159,8 @@ pub fn line(
         errors.add(field, format!("it is longer than {max} characters"));
         return None;
     }
-    if text.chars().any(char::is_control) {
-        errors.add(field, "keep it to one line without control characters");
+    if let Some(why) = crate::web::typed_text::problem(text) {
+        errors.add(field, why);
         return None;
     }
     Some(text.to_owned())

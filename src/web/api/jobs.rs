@@ -40,9 +40,12 @@ pub struct JobsQuery {
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub job_type: Option<String>,
-    /// Only jobs started at or after this time (RFC 3339, or a date for midnight UTC).
+    /// Only jobs started at or after this time (RFC 3339, or a date for midnight UTC):
+    /// `since` is inclusive.
     pub since: Option<String>,
-    /// Only jobs started before this time (RFC 3339, or a date for midnight UTC).
+    /// Only jobs started strictly before this time (RFC 3339, or a date for midnight UTC):
+    /// `until` is exclusive, so `until=2026-12-02` ends with the last job of December 1.
+    /// It may not lie before `since`.
     pub until: Option<String>,
     /// Jobs per page, 1 to 500; 50 when not given.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
@@ -63,8 +66,8 @@ pub struct JobsAnswer {
 /// What an accepted cancel request came to.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CancelAnswer {
-    /// Whether the appliance accepted the request. The job's state changes only once a
-    /// poll sees the job end.
+    /// Always `true` in a 200: a request the appliance does not accept is a 409. The
+    /// job's state changes only once a poll sees the job end.
     pub accepted: bool,
     /// The appliance's status word.
     pub status: String,
@@ -95,12 +98,13 @@ pub async fn list(
 ) -> Result<Json<JobsAnswer>, ApiError> {
     let Query(query) = query.map_err(query::rejected)?;
     let limit = query::number("limit", &query.limit, 1, MAX_SEARCH_LIMIT, DEFAULT_LIMIT)?;
+    let (since, until) = query::time_range(&query.since, &query.until)?;
     let search = JobSearch {
         appliance: present(&query.appliance).map(str::to_owned),
         state: query::word("state", &query.state, &STATES)?,
         job_type: query::word("type", &query.job_type, &TYPES)?,
-        since: query::time("since", &query.since)?,
-        until: query::time("until", &query.until)?,
+        since,
+        until,
         after: query::cursor("cursor", &query.cursor)?,
         // One more than asked tells whether another page follows.
         limit: limit + 1,
@@ -213,12 +217,14 @@ pub async fn show(
         ("job_id" = String, Path, description = "The appliance's job id"),
     ),
     responses(
-        (status = 200, description = "The appliance answered; `accepted` says how",
-            body = CancelAnswer),
+        (status = 200, description = "The appliance accepted the request", body = CancelAnswer),
         (status = 400, description = "The job id is malformed", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token has only the read scope", body = ErrorBody),
         (status = 404, description = "vbdash manages no such appliance", body = ErrorBody),
+        (status = 409, description = "The appliance answered but did not accept the request, \
+            such as for a job that is no longer running; the message says why \
+            (code `conflict`)", body = ErrorBody),
         (status = 502, description = "The appliance did not take the request",
             body = ErrorBody),
     ),
@@ -233,11 +239,20 @@ pub async fn cancel(
     let id = job_id(&raw_id)?;
 
     let outcome = request_cancel(&state, &caller.actor(), &name, &id).await?;
+    // Known gap: a job id the appliance does not know comes back as its error answer and
+    // is sent as a 502 `appliance_refused`, not as a 404.
     if !outcome.answered {
         return Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             "appliance_refused",
             outcome.summary,
+        ));
+    }
+    if !outcome.accepted {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            refusal_words(&outcome.summary, &outcome.messages),
         ));
     }
     Ok(Json(CancelAnswer {
@@ -246,6 +261,15 @@ pub async fn cancel(
         summary: outcome.summary,
         messages: outcome.messages,
     }))
+}
+
+/// The summary of a refused cancel with the appliance's own reasons after it.
+fn refusal_words(summary: &str, messages: &[String]) -> String {
+    if messages.is_empty() {
+        return summary.to_owned();
+    }
+    let said: Vec<String> = messages.iter().map(|m| bounded(m, 300)).collect();
+    format!("{summary} The appliance said: {}", said.join("; "))
 }
 
 fn job_id(raw: &str) -> Result<JobId, ApiError> {

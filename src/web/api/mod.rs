@@ -21,9 +21,6 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-// Known gap: a wrong method on an API address (405) and a request past the time limit
-// (408) are answered by the shared layers with an empty body, not the JSON error shape.
-
 /// Where the API lives.
 pub const PREFIX: &str = "/api/v1";
 

@@ -58,6 +58,29 @@ pub fn time(name: &str, value: &Option<String>) -> Result<Option<DateTime<Utc>>,
         })
 }
 
+/// A window of time, each end open when not given.
+pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// The `since` and `until` parameters together: each a [`time`], and `until` not before
+/// `since` (an empty window is allowed, a reversed one is a mistake).
+pub fn time_range(since: &Option<String>, until: &Option<String>) -> Result<TimeRange, ApiError> {
+    let from = time("since", since)?;
+    let to = time("until", until)?;
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err(ApiError::bad_param(
+            "until",
+            &format!(
+                "{} lies before `since` {}; give `since` first and `until` after it",
+                quoted(present(until).unwrap_or_default()),
+                quoted(present(since).unwrap_or_default())
+            ),
+        ));
+    }
+    Ok((from, to))
+}
+
 /// One of `allowed`, or `None` when absent.
 pub fn word(
     name: &str,
@@ -152,6 +175,16 @@ mod tests {
         assert_eq!(day.to_rfc3339(), "2026-12-01T00:00:00+00:00");
         assert!(time("until", &some("yesterday")).is_err());
         assert!(time("until", &some("2026-13-01")).is_err());
+    }
+
+    #[test]
+    fn a_reversed_time_range_names_until() {
+        let (since, until) = (some("2026-12-02"), some("2026-12-01T23:00:00Z"));
+        let err = time_range(&since, &until).unwrap_err();
+        assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST);
+        let (since, until) = (some("2026-12-01"), some("2026-12-01"));
+        assert!(time_range(&since, &until).is_ok());
+        assert!(time_range(&None, &some("2026-12-01")).is_ok());
     }
 
     #[test]

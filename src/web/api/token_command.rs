@@ -164,6 +164,9 @@ fn when(at: Option<DateTime<Utc>>, otherwise: &str) -> String {
 
 /// Token names end up in the audit log and in listings: printable, bounded, no spaces.
 fn check_name(name: &str) -> anyhow::Result<()> {
+    if let Some(why) = crate::web::typed_text::problem(name) {
+        bail!("this token name cannot be used: {why}");
+    }
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if name.is_empty() || name.len() > 64 || !name.chars().all(ok) {
         bail!("`{name}` is not a valid token name; use 1 to 64 letters, digits, '-', '_' or '.'");
@@ -187,6 +190,8 @@ mod tests {
         for bad in ["", "has space", "token:x", &"x".repeat(65), "\u{202e}"] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
+        let why = check_name("ci\u{200f}1").unwrap_err().to_string();
+        assert!(why.contains("U+200F"), "{why}");
     }
 
     #[test]
