@@ -336,7 +336,7 @@ pub fn grid_page(
             .map(|o| LegendItem {
                 class: day_class(*o),
                 symbol: o.symbol(),
-                label: o.label(),
+                label: legend_label(*o),
             })
             .collect(),
         pager: grid_pager(filter, facts.total, facts.per_page),
@@ -348,6 +348,14 @@ pub fn grid_page(
         },
         patched: patched.len(),
         patched_names: patched,
+    }
+}
+
+/// Legend words: "not polled" alone reads like a fault, so it says when that happens.
+fn legend_label(outcome: DayOutcome) -> &'static str {
+    match outcome {
+        DayOutcome::NotPolled => "not polled (before vbdash watched the appliance)",
+        other => other.label(),
     }
 }
 
@@ -415,20 +423,44 @@ fn grid_pager(filter: &TrendsFilter, total: u64, per_page: u32) -> GridPager {
 }
 
 /// One label per column: the month where one starts, and on short ranges the day too.
+/// On long ranges a month label needs a few columns of room; one that would be cut off at
+/// the right edge, or run into the next month's label, is left out.
 fn day_heads(spans: &[DaySpan], days: u32) -> Vec<String> {
+    let short = days <= 31;
+    let room = month_label_room(days);
+    let month_starts: Vec<usize> = spans
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| *i == 0 || s.date.day() == 1)
+        .map(|(i, _)| i)
+        .collect();
+    let fits = |i: usize| {
+        let next = month_starts
+            .iter()
+            .find(|start| **start > i)
+            .copied()
+            .unwrap_or(spans.len());
+        next - i >= room
+    };
+
     spans
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let month_start = i == 0 || s.date.day() == 1;
-            match (month_start, days <= 31) {
+            let month_start = month_starts.contains(&i);
+            match (month_start, short) {
                 (true, true) => s.date.format("%b %-d").to_string(),
                 (false, true) => s.date.format("%-d").to_string(),
-                (true, false) => s.date.format("%b").to_string(),
-                (false, false) => String::new(),
+                (true, false) if fits(i) => s.date.format("%b").to_string(),
+                _ => String::new(),
             }
         })
         .collect()
+}
+
+/// Columns a three-letter month label needs on a long range: cells shrink as days grow.
+fn month_label_room(days: u32) -> usize {
+    usize::try_from(days / 20).unwrap_or(1).max(1)
 }
 
 fn day_start(day: i64, offset_secs: i64) -> Option<DateTime<Utc>> {
