@@ -610,6 +610,15 @@ async fn schedules_are_created_changed_and_deleted_on_both_generations() {
         let bad = site.post(&uri, "preset=web&hour=24&minute=0").await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST);
         assert!(bad.body.contains("hour"));
+        let bad_day = site
+            .post(&uri, "preset=web&hour=2&minute=0&days=funday")
+            .await;
+        assert_eq!(bad_day.status, StatusCode::BAD_REQUEST);
+        assert!(
+            bad_day.body.contains("Monday to Sunday"),
+            "{}",
+            bad_day.body
+        );
 
         let created = site
             .post(
@@ -623,6 +632,13 @@ async fn schedules_are_created_changed_and_deleted_on_both_generations() {
             .await;
         assert_eq!(created.status, StatusCode::OK, "{}", created.body);
         assert!(created.body.contains("after the next poll"));
+        // Days are said as people write them; only the values sent keep the appliance's case.
+        assert!(
+            created.body.contains("days [Monday, Friday]"),
+            "{}",
+            created.body
+        );
+        assert!(!created.body.contains("MONDAY"), "{}", created.body);
         let before = site
             .store
             .appliance_overview(appliance)
@@ -665,6 +681,22 @@ async fn schedules_are_created_changed_and_deleted_on_both_generations() {
             let css = format!("input[value={day}]");
             assert_eq!(attr(&css, "checked").is_some(), ticked, "{day}");
         }
+        let day_labels: Vec<String> = doc
+            .select(&Selector::parse("#days label").unwrap())
+            .map(|l| l.text().collect::<String>().trim().to_owned())
+            .collect();
+        assert_eq!(
+            day_labels,
+            [
+                "Monday",
+                "Tuesday",
+                "Wednesday",
+                "Thursday",
+                "Friday",
+                "Saturday",
+                "Sunday"
+            ]
+        );
         assert!(attr("input[name=enable]", "checked").is_some());
         assert!(attr("option[value=web]", "selected").is_some());
         assert!(attr("input[value=seat]", "checked").is_some());

@@ -361,3 +361,59 @@ fn a_retry_delay_longer_than_its_cap_names_line_and_key() {
     let config = load(&text).unwrap();
     assert_eq!(config.notify.retry_delay, Duration::from_secs(300));
 }
+
+/// `vbdash check-config` on broken files: each answer names the file, the line, the column
+/// and the table in words, and never a stand-in key.
+#[test]
+fn check_config_says_where_a_broken_file_is_broken() {
+    let cases: [(&str, &[u8], &str); 6] = [
+        (
+            "unquoted.toml",
+            b"[server]\nlisten = \n",
+            "unquoted.toml, line 2, column 10, in table [server]: not valid TOML: ",
+        ),
+        (
+            "header.toml",
+            b"[server\nlisten = \"127.0.0.1:8080\"\n",
+            "header.toml, line 1, column 8, at the top level: not valid TOML: ",
+        ),
+        (
+            "table-twice.toml",
+            b"[server]\nlisten = \"127.0.0.1:1\"\n[server]\n",
+            "line 3, column 2, in table [server]: not valid TOML: this table is already defined",
+        ),
+        (
+            "key-twice.toml",
+            b"[[appliance]]\nname = \"a\"\nname = \"b\"\n",
+            "line 3, column 1, in an [[appliance]] entry: not valid TOML: this key is already",
+        ),
+        (
+            "binary.toml",
+            b"[poll]\nconcurrency = 4\n\xff\n",
+            "binary.toml, line 3, column 1, in table [poll]: the file is not UTF-8 text",
+        ),
+        (
+            "type.toml",
+            b"[poll]\nconcurrency = \"x\"\n",
+            "line 2, key `poll.concurrency`: invalid type: string \"x\", expected a whole number",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+
+    for (name, content, expected) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let answer = std::process::Command::new(env!("CARGO_BIN_EXE_vbdash"))
+            .arg("check-config")
+            .arg("--config")
+            .arg(&path)
+            .env_remove("VBDASH_DATABASE_URL")
+            .output()
+            .expect("the vbdash binary runs");
+
+        let said = String::from_utf8_lossy(&answer.stderr).into_owned();
+        assert_eq!(answer.status.code(), Some(1), "{name}: {said}");
+        assert!(said.contains(expected), "{name}: {said}");
+        assert!(!said.contains("(document)"), "{name}: {said}");
+    }
+}

@@ -815,3 +815,36 @@ async fn a_report_for_a_bad_month_is_a_400_with_the_reason() {
     let (status, _, _) = get(&router, "/trends/report?month=").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_year_grid_labels_only_months_with_room_and_explains_unpolled_days() {
+    let (router, _dir) = seeded_router().await;
+    let (status, body, _) = get(&router, "/trends?days=365").await;
+    assert_eq!(status, StatusCode::OK);
+    let doc = Html::parse_document(&body);
+
+    let heads: Vec<String> = doc
+        .select(&Selector::parse(".grid-heads .head").unwrap())
+        .map(|h| h.text().collect())
+        .collect();
+    assert_eq!(heads.len(), 365);
+    let labelled: Vec<usize> = (0..heads.len()).filter(|i| !heads[*i].is_empty()).collect();
+    assert!(labelled.len() >= 11, "{heads:?}");
+    // A label at the right edge would be cut off; each needs room up to the next one.
+    for (n, at) in labelled.iter().enumerate() {
+        let next = labelled.get(n + 1).copied().unwrap_or(heads.len());
+        assert!(next - at >= 18, "{} at column {at} has no room", heads[*at]);
+    }
+
+    let legend: Vec<String> = doc
+        .select(&Selector::parse(".day-legend li").unwrap())
+        .map(|l| l.text().collect::<String>().trim().to_owned())
+        .collect();
+    assert!(
+        legend
+            .iter()
+            .any(|l| l.ends_with("not polled (before vbdash watched the appliance)")),
+        "{legend:?}"
+    );
+    assert!(count(&doc, ".day-grid .cell.day-unknown") > 0);
+}

@@ -569,3 +569,28 @@ async fn a_page_past_the_end_shows_the_last_page() {
         "the last page has jobs"
     );
 }
+
+/// Without sign-in there is no user to name: every page's header says that sign-in is off
+/// instead of making up a name.
+#[tokio::test]
+async fn without_sign_in_every_header_says_so_and_names_nobody() {
+    let f = fixture().await;
+
+    for uri in [
+        "/",
+        "/appliances/vc-good",
+        "/trends",
+        "/audit",
+        "/notifications",
+    ] {
+        let answer = f.get(uri).await;
+        assert_eq!(answer.status, StatusCode::OK, "{uri}");
+        let doc = answer.html();
+        let header: Vec<String> = select(&doc, ".topbar .whoami")
+            .iter()
+            .map(|e| text(e).split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(header, ["sign-in off"], "{uri}");
+        assert!(select(&doc, ".whoami-name").is_empty(), "{uri}");
+    }
+}

@@ -144,12 +144,14 @@ impl Config {
             reason,
         })?;
         let text = String::from_utf8(bytes).map_err(|e| {
-            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-            ConfigError::At {
+            let valid_up_to = e.utf8_error().valid_up_to();
+            // The part before the first bad byte is text, so lines and columns count there.
+            let valid = String::from_utf8_lossy(&e.as_bytes()[..valid_up_to]).into_owned();
+            ConfigError::Syntax {
                 file: path.to_path_buf(),
-                line,
-                key: "(document)".into(),
+                line: error::line_of(&valid, valid.len()),
+                column: error::column_of(&valid, valid.len()),
+                table: error::table_of(&valid, valid.len()),
                 message: "the file is not UTF-8 text".into(),
             }
         })?;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
-use super::error::{ConfigError, line_of};
+use super::error::{ConfigError, column_of, line_of, table_of};
 use super::values::{check_name, duration_within, parse_zone};
 use super::{
     ApplianceConfig, Config, DatabaseConfig, PollConfig, RetentionConfig, ServerConfig, TlsSetting,
@@ -107,29 +107,76 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<RawConfig, ConfigError> {
     })
 }
 
+/// An error of the TOML reader in words: the key when there is one, else line, column and
+/// the table the mistake is in.
 fn at_error(error: toml::de::Error, key: &str, text: &str, path: &Path) -> ConfigError {
-    let message = error.message().trim().to_owned();
+    let message = plain_message(error.message());
     // Spanned values show up in the path under a private serde name; people wrote the key.
     let key = key.replace(".$__serde_spanned_private_value", "");
-    let key = key.as_str();
-    let key = if key.is_empty() || key == "." {
-        "(document)".to_owned()
-    } else {
-        key.to_owned()
-    };
-    match error.span() {
-        Some(span) => ConfigError::At {
+    let keyless = key.is_empty() || key == ".";
+    match (error.span(), keyless) {
+        (Some(span), true) => ConfigError::Syntax {
+            file: path.to_path_buf(),
+            line: line_of(text, span.start),
+            column: column_of(text, span.start),
+            table: table_of(text, span.start),
+            message: format!(
+                "not valid TOML: {}",
+                twice_words(&message, text, span.start)
+            ),
+        },
+        (Some(span), false) => ConfigError::At {
             file: path.to_path_buf(),
             line: line_of(text, span.start),
             key,
             message,
         },
-        None => ConfigError::Key {
+        (None, true) => ConfigError::TopLevel {
+            file: path.to_path_buf(),
+            message,
+        },
+        (None, false) => ConfigError::Key {
             file: path.to_path_buf(),
             key,
             message,
         },
     }
+}
+
+/// "duplicate key" said for what it is: a key or a whole table given a second time.
+fn twice_words(message: &str, text: &str, offset: usize) -> String {
+    if message != "duplicate key" {
+        return message.to_owned();
+    }
+    let line_start = text
+        .get(..offset)
+        .and_then(|before| before.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let on_header = text
+        .get(line_start..)
+        .is_some_and(|line| line.trim_start().starts_with('['));
+    if on_header {
+        "this table is already defined above".to_owned()
+    } else {
+        "this key is already given above in the same table".to_owned()
+    }
+}
+
+/// The reader's words with Rust type names said the way people say them.
+fn plain_message(message: &str) -> String {
+    let message = message.trim();
+    let integer = [
+        "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "usize",
+    ];
+    for name in integer {
+        if let Some(head) = message.strip_suffix(&format!("expected {name}")) {
+            return format!("{head}expected a whole number");
+        }
+    }
+    if let Some(head) = message.strip_suffix("expected f64") {
+        return format!("{head}expected a number");
+    }
+    message.to_owned()
 }
 
 /// Builds errors for one file; keeps `validate` readable.

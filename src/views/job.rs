@@ -7,9 +7,9 @@ use chrono_tz::Tz;
 
 use super::common::{self, Badge, Sighting};
 use super::format::{self, Moment};
-use crate::domain::Job;
 use crate::domain::schedule::location_host;
 use crate::domain::text;
+use crate::domain::{Job, JobType};
 
 /// The job page.
 #[derive(Debug, Template, WebTemplate)]
@@ -35,6 +35,8 @@ pub struct JobPage {
     pub started: Option<Moment>,
     /// When the job ended.
     pub ended: Option<Moment>,
+    /// The job has finished; until then a missing end time is not a gap in the data.
+    pub finished: bool,
     /// How long it ran, or has run so far.
     pub duration: Option<String>,
     /// Bytes written, in binary units.
@@ -45,15 +47,17 @@ pub struct JobPage {
     pub location: Option<String>,
     /// Host of the backup folder.
     pub location_host: Option<String>,
-    /// Account that started the job.
-    pub user: Option<String>,
+    /// Who started the job: the account the appliance named, or its schedule for a
+    /// scheduled run without one; `None` (row left out) when nothing is known.
+    pub started_by: Option<String>,
     /// Every message, in the appliance's order.
     pub messages: Vec<String>,
     /// Appliance version that ran the job.
     pub version: Option<String>,
     /// Appliance build that ran the job.
     pub build: Option<String>,
-    /// "yes" or "no", when the appliance said.
+    /// "yes" or "no" while the job runs and the appliance said; a finished job cannot be
+    /// cancelled, so the row is left out then.
     pub cancelable: Option<&'static str>,
     /// When vbdash first saw the job.
     pub first_seen: Moment,
@@ -96,20 +100,34 @@ impl JobPage {
             progress_message: job.progress_message.as_deref().map(field),
             started: job.start_time.map(moment),
             ended: job.end_time.map(moment),
+            finished: job.state.is_finished(),
             duration: common::job_duration(job, now).map(format::duration),
             size: job.size_bytes.map(format::size),
             size_bytes: job.size_bytes.map(|b| format!("{b} bytes")),
             location: job.location.as_deref().map(field),
             location_host: job.location.as_deref().and_then(location_host),
-            user: job.user.as_deref().map(field),
+            started_by: started_by(job),
             messages: text::bounded_messages(&job.messages),
             version: job.version.as_deref().map(field),
             build: job.build.as_deref().map(field),
-            cancelable: job.cancelable.map(|c| if c { "yes" } else { "no" }),
+            cancelable: job
+                .cancelable
+                .filter(|_| !job.state.is_finished())
+                .map(|c| if c { "yes" } else { "no" }),
             first_seen: moment(seen.first_seen_at),
             last_seen: moment(seen.last_seen_at),
             gone_since: seen.gone_since.map(moment),
         }
+    }
+}
+
+/// The appliance leaves out the user of runs its schedule started; saying "the schedule"
+/// then is plainer than a blank. A manual job without a user gets no row at all.
+fn started_by(job: &Job) -> Option<String> {
+    match (&job.user, &job.job_type) {
+        (Some(user), _) if !user.trim().is_empty() => Some(field(user)),
+        (_, JobType::Scheduled) => Some("the appliance's schedule".to_owned()),
+        _ => None,
     }
 }
 
@@ -122,7 +140,7 @@ fn field(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{JobId, JobState, JobType};
+    use crate::domain::{JobId, JobState};
     use chrono::TimeZone;
     use scraper::{Html, Selector};
 
@@ -163,5 +181,73 @@ mod tests {
         let text: String = doc.root_element().text().collect();
         assert!(text.contains("no longer listed by the appliance"));
         assert!(text.contains("nas-01.example.test"));
+    }
+
+    fn facts(job: &Job) -> Vec<(String, String)> {
+        let now = Utc
+            .with_ymd_and_hms(2026, 12, 4, 12, 0, 0)
+            .single()
+            .unwrap();
+        let seen = Sighting {
+            first_seen_at: now,
+            last_seen_at: now,
+            gone_since: None,
+        };
+        let html = JobPage::new("vc", job, seen, now, Tz::UTC)
+            .render()
+            .unwrap();
+        let doc = Html::parse_document(&html);
+        let terms = Selector::parse("dl.facts dt").unwrap();
+        let text = |e: scraper::ElementRef<'_>| e.text().collect::<String>().trim().to_owned();
+        doc.select(&terms)
+            .map(|dt| {
+                let dd = dt
+                    .next_siblings()
+                    .find_map(scraper::ElementRef::wrap)
+                    .map(text)
+                    .unwrap_or_default();
+                (text(dt), dd)
+            })
+            .collect()
+    }
+
+    fn fact(facts: &[(String, String)], term: &str) -> Option<String> {
+        facts
+            .iter()
+            .find(|(t, _)| t == term)
+            .map(|(_, d)| d.clone())
+    }
+
+    #[test]
+    fn fields_the_appliance_never_sent_leave_no_noise() {
+        let id = JobId::parse("20261204-020000-1").unwrap();
+        let scheduled = Job::new(id.clone(), JobType::Scheduled, JobState::Succeeded);
+        let shown = facts(&scheduled);
+        assert_eq!(
+            fact(&shown, "Started by").as_deref(),
+            Some("the appliance's schedule")
+        );
+        assert_eq!(fact(&shown, "Cancelable"), None);
+
+        let mut manual = Job::new(id.clone(), JobType::Manual, JobState::Failed);
+        manual.cancelable = Some(false);
+        let shown = facts(&manual);
+        assert_eq!(fact(&shown, "Started by"), None);
+        assert_eq!(
+            fact(&shown, "Cancelable"),
+            None,
+            "a finished job cannot be cancelled"
+        );
+
+        let mut running = Job::new(id, JobType::Manual, JobState::Running);
+        running.user = Some("VSPHERE.LOCAL\\ops".into());
+        running.cancelable = Some(true);
+        let shown = facts(&running);
+        assert_eq!(
+            fact(&shown, "Started by").as_deref(),
+            Some("VSPHERE.LOCAL\\ops")
+        );
+        assert_eq!(fact(&shown, "Cancelable").as_deref(), Some("yes"));
+        assert_eq!(fact(&shown, "Ended").as_deref(), Some("not yet"));
     }
 }

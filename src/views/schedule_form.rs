@@ -20,17 +20,21 @@ pub struct DayChoice {
 impl DayChoice {
     /// The checkbox of day `name` (upper case, as the appliance spells it).
     pub fn new(name: &'static str, checked: bool) -> DayChoice {
-        let mut chars = name.chars();
-        let label = chars
-            .next()
-            .map(|first| first.to_string() + &chars.as_str().to_ascii_lowercase())
-            .unwrap_or_default();
         DayChoice {
             name,
-            label,
+            label: day_label(name),
             checked,
         }
     }
+}
+
+/// A day as people write it ("Monday") from the appliance's spelling ("MONDAY").
+pub fn day_label(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().to_string() + &chars.as_str().to_lowercase())
+        .unwrap_or_default()
 }
 
 /// `GET /appliances/{name}/schedule`.

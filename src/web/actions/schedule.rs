@@ -15,7 +15,7 @@ use crate::domain::Schedule;
 use crate::domain::text::bounded;
 use crate::vcenter::backup::ScheduleSpec;
 use crate::views::actions::{FieldErrors, OutcomePage, Tone};
-use crate::views::schedule_form::{DayChoice, ScheduleFormPage};
+use crate::views::schedule_form::{DayChoice, ScheduleFormPage, day_label};
 use crate::web::AppState;
 use crate::web::auth::CurrentUser;
 use crate::web::error::WebError;
@@ -236,7 +236,11 @@ pub async fn save(
         if spec.days.is_empty() {
             "every day".to_owned()
         } else {
-            spec.days.join(", ")
+            spec.days
+                .iter()
+                .map(|d| day_label(d))
+                .collect::<Vec<_>>()
+                .join(", ")
         },
         spec.max_count.map_or("all".to_owned(), |n| n.to_string()),
         spec.parts.join(", "),
@@ -369,7 +373,7 @@ fn spec_from(
         match DAYS.iter().find(|d| **d == upper) {
             Some(known) if !days.iter().any(|d| d == known) => days.push((*known).to_owned()),
             Some(_) => {}
-            None => errors.add("days", "use day names such as MONDAY"),
+            None => errors.add("days", "pick days from the list, Monday to Sunday"),
         }
     }
 

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use super::auth::{new_token, token_digest};
 use crate::config::Config;
-use crate::store::{Store, TokenScope};
+use crate::store::{ApiToken, Store, TokenScope};
 
 /// What to do with API tokens.
 #[derive(Debug, Args)]
@@ -127,21 +127,8 @@ async fn act(
                     out,
                     "no tokens yet; make one with `vbdash token create --name NAME --scope read`"
                 )?;
-            }
-            for token in tokens {
-                let expiry = match token.expires_at {
-                    Some(at) if at <= now => format!("expired {}", stamp(at)),
-                    Some(at) => format!("expires {}", stamp(at)),
-                    None => "never expires".to_owned(),
-                };
-                writeln!(
-                    out,
-                    "{:<32} {:<7} created {}  last used {}  {expiry}",
-                    token.name,
-                    token.scope,
-                    stamp(token.created_at),
-                    when(token.last_used_at, "never"),
-                )?;
+            } else {
+                write!(out, "{}", token_table(&tokens, now))?;
             }
         }
         TokenAction::Revoke { name } => {
@@ -152,6 +139,48 @@ async fn act(
         }
     }
     Ok(())
+}
+
+/// The token listing as columns under a header line, each as wide as its widest cell,
+/// so that every row lines up whatever was filled in.
+fn token_table(tokens: &[ApiToken], now: DateTime<Utc>) -> String {
+    let header = ["NAME", "SCOPE", "CREATED", "LAST USED", "EXPIRES"].map(str::to_owned);
+    let rows: Vec<[String; 5]> = tokens
+        .iter()
+        .map(|token| {
+            let expiry = match token.expires_at {
+                Some(at) if at <= now => format!("expired {}", stamp(at)),
+                Some(at) => stamp(at),
+                None => "never expires".to_owned(),
+            };
+            [
+                token.name.clone(),
+                token.scope.to_string(),
+                stamp(token.created_at),
+                when(token.last_used_at, "never"),
+                expiry,
+            ]
+        })
+        .collect();
+
+    let mut widths = header.clone().map(|cell| cell.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+
+    let mut table = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        table.push_str(cells.join("  ").trim_end());
+        table.push('\n');
+    }
+    table
 }
 
 fn stamp(at: DateTime<Utc>) -> String {
@@ -177,6 +206,7 @@ fn check_name(name: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     #[test]
     fn lifetimes_and_names_are_checked() {
@@ -192,6 +222,48 @@ mod tests {
         }
         let why = check_name("ci\u{200f}1").unwrap_err().to_string();
         assert!(why.contains("U+200F"), "{why}");
+    }
+
+    #[test]
+    fn the_listing_lines_up_whatever_each_row_holds() {
+        let at = |day: u32| {
+            Utc.with_ymd_and_hms(2026, 12, day, 9, 30, 0)
+                .single()
+                .unwrap()
+        };
+        let token = |name: &str, last: Option<u32>, expires: Option<u32>| ApiToken {
+            id: 1,
+            name: name.to_owned(),
+            scope: TokenScope::Read,
+            created_at: at(1),
+            expires_at: expires.map(at),
+            last_used_at: last.map(at),
+        };
+        let tokens = [
+            token("ci", None, None),
+            token("nightly-report-runner", Some(3), Some(2)),
+            token("grafana", Some(4), Some(20)),
+        ];
+
+        let table = token_table(&tokens, at(10));
+
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4, "{table}");
+        assert!(lines[0].starts_with("NAME"), "{table}");
+        for heading in ["SCOPE", "CREATED", "LAST USED", "EXPIRES"] {
+            let column = lines[0].find(heading).unwrap();
+            for line in &lines[1..] {
+                let before = &line[..column];
+                assert!(before.ends_with("  "), "{heading} not lined up:\n{table}");
+                assert_ne!(&line[column..column + 1], " ", "{heading}:\n{table}");
+            }
+        }
+        assert!(lines[1].ends_with("never expires"), "{table}");
+        assert!(
+            lines[2].ends_with("expired 2026-12-02 09:30 UTC"),
+            "{table}"
+        );
+        assert!(lines[3].ends_with("2026-12-20 09:30 UTC"), "{table}");
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
             .user
             .as_ref()
             .is_some_and(|u| u.role >= super::Role::Admin),
+        sign_in_off: auth.config.mode == AuthMode::None,
     };
 
     let mut response = PAGE

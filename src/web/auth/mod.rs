@@ -174,6 +174,8 @@ pub struct PageContext {
     pub can_sign_out: bool,
     /// The users page link is shown (admins).
     pub can_see_users: bool,
+    /// Sign-in is off: there is no user to name, and the header says so instead.
+    pub sign_in_off: bool,
 }
 
 tokio::task_local! {
