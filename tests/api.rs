@@ -16,9 +16,9 @@ use url::Url;
 
 use common::SimServer;
 use vbdash::config::{AuthConfig, AuthMode, Preset};
+use vbdash::domain::Status;
 use vbdash::secret::Secret;
 use vbdash::simulator::{Fault, SimAppliance};
-use vbdash::domain::Status;
 use vbdash::store::{Acknowledgement, AuditEntry, AuditFilter, JobPage, Store, TokenScope};
 use vbdash::vcenter::location::LocationType;
 use vbdash::web::actions::Actions;

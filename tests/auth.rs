@@ -204,7 +204,11 @@ impl Site {
     /// The same database file under a new store and router, as after a restart of the
     /// dashboard: nothing held in memory carries over.
     async fn restart(self, config: AuthConfig) -> Site {
-        let Site { router, store, _dir } = self;
+        let Site {
+            router,
+            store,
+            _dir,
+        } = self;
         drop(router);
         store.close().await;
         let store = Store::open(_dir.path().join("vbdash.db").to_str().unwrap())
@@ -894,7 +898,12 @@ async fn a_lockout_outlives_a_restart_until_its_failures_expire() {
     let site = site.restart(local()).await;
     let browser = site.visit_login().await;
     let locked = site.try_login(&browser, "operator", PASSWORD).await;
-    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{}", locked.body);
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        locked.body
+    );
     assert!(locked.set_cookie("vbdash_session").is_none());
 
     let db = site.raw_database().await;

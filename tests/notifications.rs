@@ -966,10 +966,7 @@ async fn rows_of(dir: &tempfile::TempDir, table: &str) -> i64 {
         .await
         .unwrap();
     let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
-    let count = sqlx::query_scalar(sql)
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let count = sqlx::query_scalar(sql).fetch_one(&db).await.unwrap();
     db.close().await;
     count
 }
@@ -1050,7 +1047,11 @@ async fn pruning_old_history_keeps_what_waits_and_announces_nothing_twice() {
     }
     let stop = CancellationToken::new();
     let delivery = restarted.start_delivery(stop.clone());
-    assert_eq!(restarted.route_due(Utc::now()).await.unwrap(), 1, "lon's event");
+    assert_eq!(
+        restarted.route_due(Utc::now()).await.unwrap(),
+        1,
+        "lon's event"
+    );
     drained(&store).await;
     stop.cancel();
     delivery.await.unwrap();
@@ -1058,7 +1059,12 @@ async fn pruning_old_history_keeps_what_waits_and_announces_nothing_twice() {
     let hook = receiver.on("hook");
     let mut announced: Vec<String> = hook
         .iter()
-        .map(|r| r.body["appliances"][0]["appliance"].as_str().unwrap().to_owned())
+        .map(|r| {
+            r.body["appliances"][0]["appliance"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     announced.sort();
     assert_eq!(

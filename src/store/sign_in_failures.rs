@@ -60,9 +60,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .context("bounding the failed sign-ins")?;
-        tx.commit()
-            .await
-            .context("committing a failed sign-in")?;
+        tx.commit().await.context("committing a failed sign-in")?;
         Ok(())
     }
 

@@ -84,7 +84,10 @@ mod tests {
         let store = store().await;
         let start = Utc::now();
         for _ in 0..USER_FAILURES {
-            assert_eq!(locked(&store, "ann", "10.0.0.1", start).await.unwrap(), None);
+            assert_eq!(
+                locked(&store, "ann", "10.0.0.1", start).await.unwrap(),
+                None
+            );
             record_failure(&store, "ann", "10.0.0.1", start)
                 .await
                 .unwrap();
@@ -93,9 +96,15 @@ mod tests {
             locked(&store, "ANN", "10.0.0.2", start).await.unwrap(),
             Some(Lockout::User)
         );
-        assert_eq!(locked(&store, "bob", "10.0.0.1", start).await.unwrap(), None);
+        assert_eq!(
+            locked(&store, "bob", "10.0.0.1", start).await.unwrap(),
+            None
+        );
         let later = start + window();
-        assert_eq!(locked(&store, "ann", "10.0.0.1", later).await.unwrap(), None);
+        assert_eq!(
+            locked(&store, "ann", "10.0.0.1", later).await.unwrap(),
+            None
+        );
     }
 
     #[tokio::test]
