@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -16,9 +16,10 @@ use url::Url;
 
 use common::SimServer;
 use vbdash::config::{AuthConfig, AuthMode, Preset};
+use vbdash::domain::Status;
 use vbdash::secret::Secret;
 use vbdash::simulator::{Fault, SimAppliance};
-use vbdash::store::{AuditEntry, AuditFilter, JobPage, Store, TokenScope};
+use vbdash::store::{Acknowledgement, AuditEntry, AuditFilter, JobPage, Store, TokenScope};
 use vbdash::vcenter::location::LocationType;
 use vbdash::web::actions::Actions;
 use vbdash::web::api::auth::token_digest;
@@ -884,6 +885,87 @@ async fn appliances_carry_the_fleet_pages_status_and_facts() {
     assert!(job.error_message().contains("no job"), "{}", job.text);
 
     assert!(!answer.text.contains(LOCATION_PASSWORD) && !answer.text.contains(common::PASSWORD));
+}
+
+/// Stores an acknowledgement of `appliance` from `since` to `until`, as the form would.
+async fn acknowledge(store: &Store, appliance: &str, since: DateTime<Utc>, until: DateTime<Utc>) {
+    let ack = Acknowledgement {
+        appliance: appliance.to_owned(),
+        user: "operator".to_owned(),
+        reason: "NAS repair, ticket 4711".to_owned(),
+        status: Status::Unreachable,
+        since,
+        until,
+    };
+    let audit = AuditEntry {
+        at: since,
+        user: ack.user.clone(),
+        appliance: Some(appliance.to_owned()),
+        action: vbdash::store::ACTION_ACK.to_owned(),
+        detail: ack.reason.clone(),
+        outcome: "acknowledged".to_owned(),
+        ok: true,
+        reason: Some(ack.reason.clone()),
+    };
+    store.acknowledge(&ack, &audit).await.unwrap();
+}
+
+#[tokio::test]
+async fn appliances_carry_their_acknowledgement_or_null() {
+    let server = server().await;
+    let token = server.create_token("wall", "read").await;
+    let since = Utc::now().trunc_subsecs(0) - chrono::Duration::hours(1);
+    let until = since + chrono::Duration::hours(5);
+    acknowledge(&server.store, DOWN, since, until).await;
+    let ended = since - chrono::Duration::hours(2);
+    acknowledge(&server.store, REST, ended, since).await;
+
+    let one = server
+        .get(Some(&token), &format!("/api/v1/appliances/{DOWN}"))
+        .await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    let ack = &one.body["acknowledgement"];
+    assert_eq!(ack["user"], "operator");
+    assert_eq!(ack["reason"], "NAS repair, ticket 4711");
+    assert_eq!(ack["status"], "unreachable");
+    assert_eq!(time_of(ack, "since"), Some(since));
+    assert_eq!(time_of(ack, "until"), Some(until));
+    assert_eq!(one.body["status"], "unreachable", "the status itself stays");
+
+    let list = server.get(Some(&token), "/api/v1/appliances").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    for appliance in list.body["appliances"].as_array().unwrap() {
+        let name = appliance["name"].as_str().unwrap();
+        let ack = &appliance["acknowledgement"];
+        if name == DOWN {
+            assert_eq!(ack["user"], "operator", "{appliance}");
+            assert_eq!(time_of(ack, "until"), Some(until));
+        } else {
+            assert!(ack.is_null(), "{name} has none active: {appliance}");
+        }
+    }
+
+    let rest = server
+        .get(Some(&token), &format!("/api/v1/appliances/{REST}"))
+        .await;
+    assert!(
+        rest.body
+            .as_object()
+            .unwrap()
+            .get("acknowledgement")
+            .is_some_and(Value::is_null),
+        "an ended acknowledgement is a null, not a missing field: {}",
+        rest.text
+    );
+
+    let doc = server.get(None, "/api/v1/openapi.json").await;
+    let schemas = &doc.body["components"]["schemas"];
+    let documented = &schemas["ApplianceJson"]["properties"]["acknowledgement"];
+    assert!(!documented.is_null(), "{}", schemas["ApplianceJson"]);
+    let fields = &schemas["AcknowledgementJson"]["properties"];
+    for field in ["user", "reason", "since", "until"] {
+        assert!(!fields[field].is_null(), "{field} is documented: {fields}");
+    }
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use chrono::Utc;
 use scraper::{Html, Selector};
 use tower::ServiceExt;
 
-use vbdash::config::{AuthConfig, AuthMode, ProxyAuth};
+use vbdash::config::{AuthConfig, AuthMode, ProxyAuth, RetentionConfig};
 use vbdash::domain::{
     ApiGeneration, Job, JobId, JobState, JobType, Observation, PollOutcome, PollReport,
 };
@@ -199,6 +199,34 @@ impl Site {
             .body(Body::from(form.to_owned()))
             .unwrap();
         self.send(browser, request).await
+    }
+
+    /// The same database file under a new store and router, as after a restart of the
+    /// dashboard: nothing held in memory carries over.
+    async fn restart(self, config: AuthConfig) -> Site {
+        let Site {
+            router,
+            store,
+            _dir,
+        } = self;
+        drop(router);
+        store.close().await;
+        let store = Store::open(_dir.path().join("vbdash.db").to_str().unwrap())
+            .await
+            .unwrap();
+        Site {
+            router: router_over(&store, config),
+            store,
+            _dir,
+        }
+    }
+
+    /// A plain connection to the database file, to look at rows as they are stored.
+    async fn raw_database(&self) -> sqlx::SqlitePool {
+        let path = self._dir.path().join("vbdash.db");
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap()
     }
 
     /// Opens the sign-in page as a new browser would: gets the browser cookie and token.
@@ -855,6 +883,85 @@ async fn repeated_failures_lock_the_user_out() {
         StatusCode::SEE_OTHER,
         "other users are not locked"
     );
+}
+
+#[tokio::test]
+async fn a_lockout_outlives_a_restart_until_its_failures_expire() {
+    const TYPED: &str = "typed-by-mistake-9f2c";
+    let site = site(local()).await;
+    let browser = site.visit_login().await;
+    for _ in 0..limiter::USER_FAILURES {
+        let answer = site.try_login(&browser, "Operator", TYPED).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+
+    let site = site.restart(local()).await;
+    let browser = site.visit_login().await;
+    let locked = site.try_login(&browser, "operator", PASSWORD).await;
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        locked.body
+    );
+    assert!(locked.set_cookie("vbdash_session").is_none());
+
+    let db = site.raw_database().await;
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT kind, key FROM sign_in_failures")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    let failures = usize::try_from(limiter::USER_FAILURES).unwrap();
+    assert_eq!(rows.len(), 2 * failures, "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|(kind, key)| (kind == "user" && key == "operator")
+                || (kind == "address" && key == "unknown")),
+        "only the user name and the address are kept: {rows:?}"
+    );
+
+    // The dashboard is down for longer than the window: the failures no longer count.
+    let window_ms = i64::try_from(limiter::WINDOW.as_millis()).unwrap();
+    sqlx::query("UPDATE sign_in_failures SET at_ms = at_ms - ?1 - 1000")
+        .bind(window_ms)
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let site = site.restart(local()).await;
+    let browser = site.visit_login().await;
+    let answer = site.try_login(&browser, "operator", PASSWORD).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+
+    vbdash::housekeeping::prune_once(&site.store, &RetentionConfig::default()).await;
+    let db = site.raw_database().await;
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_failures")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the upkeep forgets expired failures");
+}
+
+#[tokio::test]
+async fn a_good_sign_in_clears_the_users_failures() {
+    let site = site(local()).await;
+    let browser = site.visit_login().await;
+    for round in 0..2 {
+        for _ in 1..limiter::USER_FAILURES {
+            let answer = site.try_login(&browser, "viewer", "wrong").await;
+            assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "round {round}");
+        }
+        let answer = site.try_login(&browser, "viewer", PASSWORD).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "round {round}");
+    }
+
+    let db = site.raw_database().await;
+    let users: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_failures WHERE kind = 'user'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(users, 0);
 }
 
 fn proxy_config() -> AuthConfig {

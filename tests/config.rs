@@ -89,6 +89,39 @@ fn a_bad_duration_names_line_and_key() {
 }
 
 #[test]
+fn notification_history_is_kept_90_days_unless_configured() {
+    let config = load(GOOD).unwrap();
+    assert_eq!(
+        config.retention.notifications,
+        Duration::from_secs(90 * 86_400)
+    );
+
+    let text = format!("{GOOD}\n[retention]\nnotifications = \"30d\"\n");
+    let config = load(&text).unwrap();
+    assert_eq!(
+        config.retention.notifications,
+        Duration::from_secs(30 * 86_400)
+    );
+    assert_eq!(config.retention.polls, Duration::from_secs(30 * 86_400));
+}
+
+#[test]
+fn a_bad_notification_retention_names_file_line_and_key() {
+    let lines = GOOD.lines().count();
+    for bad in ["\"a while\"", "\"2h\"", "90"] {
+        let text = format!("{GOOD}\n[retention]\njobs = \"365d\"\nnotifications = {bad}\n");
+        let msg = error_text(&text);
+        let line = lines + 4;
+        assert!(
+            msg.starts_with(&format!(
+                "vbdash.toml, line {line}, key `retention.notifications`"
+            )),
+            "{bad}: {msg}"
+        );
+    }
+}
+
+#[test]
 fn an_unknown_key_names_line_and_key() {
     let text = GOOD.replace("username = \"root\"", "user_name = \"root\"");
     let msg = error_text(&text);

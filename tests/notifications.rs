@@ -958,3 +958,118 @@ async fn silenced_appliances_are_recorded_and_not_sent() {
     stop.cancel();
     delivery.await.unwrap();
 }
+
+/// Rows of `table` in the database file of `dir`, counted on a connection of its own.
+async fn rows_of(dir: &tempfile::TempDir, table: &str) -> i64 {
+    let path = dir.path().join("vbdash.db");
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+    let count = sqlx::query_scalar(sql).fetch_one(&db).await.unwrap();
+    db.close().await;
+    count
+}
+
+#[tokio::test]
+async fn pruning_old_history_keeps_what_waits_and_announces_nothing_twice() {
+    let names = ["vcsa-fra-01", "vcsa-osl-01", "vcsa-ams-01", "vcsa-lon-01"];
+    let sim = SimServer::start(
+        names
+            .iter()
+            .map(|name| failing(name, &format!("nas-{name}")))
+            .collect(),
+    )
+    .await;
+    let (store, dir) = store_with(&names.map(|name| (name, &[][..]))).await;
+    let (receiver, base) = Receiver::start().await;
+    let config = notify_config(
+        r#"
+        [notify]
+        repeat = "24h"
+        default_channels = ["hook"]
+        [[notify.channel]]
+        name = "hook"
+        kind = "webhook"
+        url_env = "HOOK_URL"
+        "#,
+        &[("HOOK_URL", format!("{base}/hook"))],
+    );
+    for name in names {
+        poll(&sim, &store, name).await;
+    }
+    let old = Utc::now() - chrono::Duration::hours(10);
+    let recent = Utc::now() - chrono::Duration::hours(1);
+    let cutoff = Utc::now() - chrono::Duration::hours(5);
+
+    // Sent long ago (fra) and sent lately (osl).
+    let notifier = Notifier::new(store.clone(), config.clone()).unwrap();
+    let stop = CancellationToken::new();
+    let delivery = notifier.start_delivery(stop.clone());
+    assert_eq!(notifier.evaluate("vcsa-fra-01", old).await.unwrap(), 1);
+    assert_eq!(notifier.route_due(old + minutes(5)).await.unwrap(), 1);
+    assert_eq!(notifier.evaluate("vcsa-osl-01", recent).await.unwrap(), 1);
+    assert_eq!(notifier.route_due(recent + minutes(5)).await.unwrap(), 1);
+    drained(&store).await;
+    stop.cancel();
+    delivery.await.unwrap();
+
+    // Long ago but still waiting: a queued delivery (ams) and an event not routed (lon).
+    assert_eq!(notifier.evaluate("vcsa-ams-01", old).await.unwrap(), 1);
+    assert_eq!(notifier.route_due(old + minutes(5)).await.unwrap(), 1);
+    assert_eq!(notifier.evaluate("vcsa-lon-01", old).await.unwrap(), 1);
+
+    // The configured retention (90 days by default) finds nothing this young.
+    vbdash::housekeeping::prune_once(&store, &vbdash::config::RetentionConfig::default()).await;
+    assert_eq!(rows_of(&dir, "notify_events").await, 4);
+    assert_eq!(rows_of(&dir, "notify_messages").await, 3);
+
+    let pruned = store.prune_notifications(cutoff).await.unwrap();
+    assert_eq!(pruned.events, 2, "the routed events of fra and ams");
+    assert_eq!(pruned.messages, 1, "only fra's message is old and done");
+    assert_eq!(rows_of(&dir, "notify_events").await, 2);
+    assert_eq!(rows_of(&dir, "notify_messages").await, 2);
+    assert_eq!(rows_of(&dir, "notify_deliveries").await, 2);
+    assert_eq!(rows_of(&dir, "notify_attempts").await, 1, "osl's attempt");
+    assert_eq!(rows_of(&dir, "notify_state").await, 4);
+    assert_eq!(store.pending_delivery_count().await.unwrap(), 1);
+    assert_eq!(store.unrouted_event_count().await.unwrap(), 1);
+    let lines = store.delivery_lines(100).await.unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].title.contains("vcsa-osl-01"), "{lines:?}");
+
+    // After a restart nothing is announced twice, and what waited goes out once.
+    let restarted = Notifier::new(store.clone(), config).unwrap();
+    for (name, at) in [("vcsa-fra-01", old), ("vcsa-osl-01", recent)] {
+        poll(&sim, &store, name).await;
+        let again = restarted.evaluate(name, at + minutes(30)).await.unwrap();
+        assert_eq!(again, 0, "{name} is not announced again");
+    }
+    let stop = CancellationToken::new();
+    let delivery = restarted.start_delivery(stop.clone());
+    assert_eq!(
+        restarted.route_due(Utc::now()).await.unwrap(),
+        1,
+        "lon's event"
+    );
+    drained(&store).await;
+    stop.cancel();
+    delivery.await.unwrap();
+
+    let hook = receiver.on("hook");
+    let mut announced: Vec<String> = hook
+        .iter()
+        .map(|r| {
+            r.body["appliances"][0]["appliance"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    announced.sort();
+    assert_eq!(
+        announced,
+        ["vcsa-ams-01", "vcsa-fra-01", "vcsa-lon-01", "vcsa-osl-01"],
+        "each appliance exactly once"
+    );
+}

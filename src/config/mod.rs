@@ -98,6 +98,9 @@ pub struct RetentionConfig {
     pub jobs: Duration,
     /// Poll records older than this are deleted (30 days by default).
     pub polls: Duration,
+    /// Notification events, messages, deliveries and attempts older than this are
+    /// deleted once nothing waits on them (90 days by default).
+    pub notifications: Duration,
 }
 
 impl Default for RetentionConfig {
@@ -105,6 +108,7 @@ impl Default for RetentionConfig {
         RetentionConfig {
             jobs: Duration::from_secs(730 * 86_400),
             polls: Duration::from_secs(30 * 86_400),
+            notifications: Duration::from_secs(90 * 86_400),
         }
     }
 }

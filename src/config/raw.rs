@@ -78,6 +78,7 @@ pub(super) struct RawPoll {
 pub(super) struct RawRetention {
     pub jobs: At<String>,
     pub polls: At<String>,
+    pub notifications: At<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -363,6 +364,12 @@ fn validate_retention(
             &raw.polls,
             "retention.polls",
             defaults.polls,
+            duration_within(DAY, 100 * 365 * DAY),
+        )?,
+        notifications: blame.value(
+            &raw.notifications,
+            "retention.notifications",
+            defaults.notifications,
             duration_within(DAY, 100 * 365 * DAY),
         )?,
     })

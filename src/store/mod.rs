@@ -14,7 +14,8 @@
 //! bulk backup runs and where each of their appliances stands.
 //! `api_tokens` holds the digests of the JSON API's tokens; `job_search` and
 //! `run_summary` are the API's reads.
-//! `notifications` holds what was announced, to whom, and how each delivery went.
+//! `notifications` holds what was announced, to whom, and how each delivery went;
+//! `sign_in_failures` counts failed sign-ins so that a lockout outlives a restart.
 
 mod acks;
 mod actions;
@@ -34,6 +35,7 @@ mod polls;
 mod run_summary;
 mod schedules;
 mod sessions;
+mod sign_in_failures;
 pub mod silence;
 mod snapshot;
 mod trends;
@@ -57,11 +59,13 @@ pub use bulk::{BulkItemRecord, BulkRunRecord, BulkState, InterruptedRun, NewBulk
 pub use job_search::{FoundJob, JobCursor, JobSearch, MAX_SEARCH_LIMIT};
 pub use jobs::{JobPage, StoredJob};
 pub use notifications::{
-    AttemptResult, DeliveryLine, DueDelivery, NewEvent, NewMessage, NotifyState, StoredEvent,
+    AttemptResult, DeliveryLine, DueDelivery, NewEvent, NewMessage, NotifyState,
+    PrunedNotifications, StoredEvent,
 };
 pub use run_summary::RunSummary;
 pub use schedules::ScheduleChange;
 pub use sessions::SessionRecord;
+pub use sign_in_failures::SignInKey;
 pub use snapshot::{FleetSnapshot, SHARED_FROM_APPLIANCES};
 pub use trends::{
     CauseGroup, DailyRate, ExportRow, FailureCauses, JobFilter, JobMark, RunPoint, ScheduleMark,

@@ -10,6 +10,10 @@ use super::{Context, Store, StoreResult};
 /// Most lines one read of the deliveries page returns.
 const MAX_LINES: u32 = 2_000;
 
+/// Rows deleted per statement when old history is pruned: each batch is its own short
+/// transaction, so the poller's writes wait for one batch at most.
+const PRUNE_BATCH: i64 = 500;
+
 /// What was last seen of one appliance, for comparing with the next poll.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyState {
@@ -98,6 +102,23 @@ pub enum AttemptResult {
         /// The error in words.
         error: String,
     },
+}
+
+/// What one pruning of the notification history removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PrunedNotifications {
+    /// Events already made into messages (or silenced).
+    pub events: u64,
+    /// Messages none of whose deliveries still waits, each with its deliveries and their
+    /// attempts.
+    pub messages: u64,
+}
+
+impl PrunedNotifications {
+    /// True when nothing was removed.
+    pub fn is_empty(&self) -> bool {
+        self.events == 0 && self.messages == 0
+    }
 }
 
 /// One line of the deliveries page: an attempt, or a silenced event.
@@ -505,5 +526,59 @@ impl Store {
         .await
         .context("saving the last digest day")?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Deletes the notification history from before `before`: routed events, and messages
+    /// with their deliveries and attempts once none of those deliveries is still pending or
+    /// retrying. Events not yet routed, the state each appliance was last seen in (which
+    /// keeps announcements from repeating) and the day of each channel's last digest are
+    /// never deleted here.
+    pub async fn prune_notifications(
+        &self,
+        before: DateTime<Utc>,
+    ) -> StoreResult<PrunedNotifications> {
+        let cutoff = to_ms(before);
+        let mut pruned = PrunedNotifications::default();
+
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM notify_events WHERE id IN ( \
+                   SELECT id FROM notify_events WHERE at_ms < ?1 AND routed = 1 LIMIT ?2)",
+            )
+            .bind(cutoff)
+            .bind(PRUNE_BATCH)
+            .execute(&self.writer)
+            .await
+            .context("pruning old notification events")?;
+            pruned.events += done.rows_affected();
+            if done.rows_affected() < PRUNE_BATCH as u64 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+
+        // Deliveries and attempts go with their message through `ON DELETE CASCADE`.
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM notify_messages WHERE id IN ( \
+                   SELECT m.id FROM notify_messages AS m WHERE m.at_ms < ?1 \
+                     AND NOT EXISTS (SELECT 1 FROM notify_deliveries AS d \
+                       WHERE d.message_id = m.id AND d.state = 'pending') \
+                   LIMIT ?2)",
+            )
+            .bind(cutoff)
+            .bind(PRUNE_BATCH)
+            .execute(&self.writer)
+            .await
+            .context("pruning old notification messages")?;
+            pruned.messages += done.rows_affected();
+            if done.rows_affected() < PRUNE_BATCH as u64 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        Ok(pruned)
     }
 }

@@ -67,7 +67,7 @@ pub async fn list(
     let appliances: Vec<ApplianceJson> = fleet
         .iter()
         .filter(|o| tag.is_none_or(|t| o.tags.iter().any(|have| have.eq_ignore_ascii_case(t))))
-        .map(|o| ApplianceJson::new(o, now))
+        .map(|o| ApplianceJson::new(o, state.store.acknowledgement(&o.name, now).as_ref(), now))
         .filter(|a| status.as_deref().is_none_or(|s| a.status == s))
         .collect();
     let mut counts = BTreeMap::new();
@@ -101,7 +101,9 @@ pub async fn show(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| unknown_appliance(&name))?;
-    Ok(Json(ApplianceJson::new(&overview, Utc::now())))
+    let now = Utc::now();
+    let ack = state.store.acknowledgement(&overview.name, now);
+    Ok(Json(ApplianceJson::new(&overview, ack.as_ref(), now)))
 }
 
 /// The 404 of a name no configured appliance has.

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::{ApplianceOverview, Job, PollRecord, Schedule};
-use crate::store::StoredJob;
+use crate::store::{Acknowledgement, StoredJob};
 use crate::views::common::job_duration;
 use crate::views::fleet::schedule_words;
 use crate::views::format::path_segment;
@@ -49,8 +49,27 @@ pub struct ApplianceJson {
     pub last_poll: Option<PollJson>,
     /// The newest poll that succeeded: how old the data shown is.
     pub last_ok_poll_at: Option<DateTime<Utc>>,
+    /// Who acknowledged the appliance's trouble and until when; `null` when nobody has,
+    /// or the acknowledgement has ended.
+    pub acknowledgement: Option<AcknowledgementJson>,
     /// This appliance in the API.
     pub href: String,
+}
+
+/// An operator's word that an appliance's trouble is known about. It silences the
+/// appliance's notifications and is shown on the fleet page until it ends.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcknowledgementJson {
+    /// The dashboard user who acknowledged it.
+    pub user: String,
+    /// Why, as the user wrote it.
+    pub reason: String,
+    /// The status word the appliance had when it was acknowledged.
+    pub status: String,
+    /// When it was acknowledged.
+    pub since: DateTime<Utc>,
+    /// When it ends by itself (it also ends once the appliance is good again).
+    pub until: DateTime<Utc>,
 }
 
 /// An appliance's backup schedule.
@@ -161,8 +180,12 @@ pub fn job_href(appliance: &str, id: &str) -> String {
 }
 
 impl ApplianceJson {
-    /// The appliance as seen at `now`.
-    pub fn new(o: &ApplianceOverview, now: DateTime<Utc>) -> ApplianceJson {
+    /// The appliance as seen at `now`, with its acknowledgement active at `now`, if any.
+    pub fn new(
+        o: &ApplianceOverview,
+        ack: Option<&Acknowledgement>,
+        now: DateTime<Utc>,
+    ) -> ApplianceJson {
         let verdict = o.verdict(now);
         let summary = |job: &Job| JobSummary::new(&o.name, job);
         let last_good_start = o
@@ -188,7 +211,20 @@ impl ApplianceJson {
             running_job: o.running_job.as_ref().map(summary),
             last_poll: o.last_poll.as_ref().map(PollJson::new),
             last_ok_poll_at: o.last_ok_poll_at,
+            acknowledgement: ack.map(AcknowledgementJson::new),
             href: appliance_href(&o.name),
+        }
+    }
+}
+
+impl AcknowledgementJson {
+    fn new(ack: &Acknowledgement) -> AcknowledgementJson {
+        AcknowledgementJson {
+            user: ack.user.clone(),
+            reason: ack.reason.clone(),
+            status: ack.status.as_str().to_owned(),
+            since: ack.since,
+            until: ack.until,
         }
     }
 }

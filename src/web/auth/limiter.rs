@@ -1,25 +1,19 @@
 //! Failed sign-ins counted per user name and per client address; too many within a
-//! window lock further attempts out until the window has passed.
+//! window lock further attempts out until the window has passed. The counts are kept in
+//! the database, so a restart does not lift a lockout.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::store::{SignInKey, Store, StoreResult};
 
 /// Failures of one user name that lock it.
-pub const USER_FAILURES: usize = 5;
+pub const USER_FAILURES: u32 = 5;
 /// Failures from one address that lock it (several users behind one office address).
-pub const ADDRESS_FAILURES: usize = 20;
+pub const ADDRESS_FAILURES: u32 = 20;
 /// How long a failure counts.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Keys kept before old ones are dropped, so a flood of made-up names stays bounded.
-const MAX_KEYS: usize = 10_000;
-
-/// The failure counter, shared by every request.
-// Known gap: the counts live in memory, so a restart forgets them.
-#[derive(Debug, Default)]
-pub struct Limiter {
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
 
 /// Which limit was hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,96 +24,148 @@ pub enum Lockout {
     Address,
 }
 
-impl Limiter {
-    /// `Some` while `user` or `address` has failed too often.
-    pub fn locked(&self, user: &str, address: &str, now: Instant) -> Option<Lockout> {
-        let mut failures = self.lock();
-        if recent(&mut failures, &user_key(user), now) >= USER_FAILURES {
-            return Some(Lockout::User);
-        }
-        if recent(&mut failures, &address_key(address), now) >= ADDRESS_FAILURES {
-            return Some(Lockout::Address);
-        }
-        None
-    }
-
-    /// Counts one failed sign-in.
-    pub fn record_failure(&self, user: &str, address: &str, now: Instant) {
-        let mut failures = self.lock();
-        if failures.len() >= MAX_KEYS {
-            failures.retain(|_, times| times.back().is_some_and(|t| now - *t < WINDOW));
-        }
-        for key in [user_key(user), address_key(address)] {
-            failures.entry(key).or_default().push_back(now);
-        }
-    }
-
-    /// Forgets the failures of a user who has just signed in.
-    pub fn clear_user(&self, user: &str) {
-        self.lock().remove(&user_key(user));
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Instant>>> {
-        // A panic elsewhere while holding the lock leaves plain counters: keep using them.
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+/// [`WINDOW`] as a span of wall-clock time.
+pub fn window() -> chrono::Duration {
+    chrono::Duration::from_std(WINDOW).unwrap_or(chrono::Duration::minutes(15))
 }
 
-fn user_key(user: &str) -> String {
-    format!("user\0{}", user.to_lowercase())
-}
-
-fn address_key(address: &str) -> String {
-    format!("address\0{address}")
-}
-
-/// Failures of `key` within the window, dropping older ones.
-fn recent(failures: &mut HashMap<String, VecDeque<Instant>>, key: &str, now: Instant) -> usize {
-    let Some(times) = failures.get_mut(key) else {
-        return 0;
-    };
-    while times
-        .front()
-        .is_some_and(|t| now.saturating_duration_since(*t) >= WINDOW)
+/// `Some` while `user` or `address` has failed too often before `now`.
+// Known gap: the check and the count of a failure are two steps, so wrong passwords sent
+// at the same moment may each pass the check: a burst can exceed the limit by its size.
+pub async fn locked(
+    store: &Store,
+    user: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Lockout>> {
+    let since = now - window();
+    if store
+        .sign_in_failures_since(SignInKey::User(user), since)
+        .await?
+        >= USER_FAILURES
     {
-        times.pop_front();
+        return Ok(Some(Lockout::User));
     }
-    times.len()
+    if store
+        .sign_in_failures_since(SignInKey::Address(address), since)
+        .await?
+        >= ADDRESS_FAILURES
+    {
+        return Ok(Some(Lockout::Address));
+    }
+    Ok(None)
+}
+
+/// Counts one failed sign-in of `user` from `address` at `now`.
+pub async fn record_failure(
+    store: &Store,
+    user: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let keys = [SignInKey::User(user), SignInKey::Address(address)];
+    store.record_sign_in_failure(&keys, now).await
+}
+
+/// Forgets the failures of a user who has just signed in. Those of the address stay: one
+/// good password does not vouch for everyone else behind it.
+pub async fn clear_user(store: &Store, user: &str) -> StoreResult<()> {
+    store.clear_sign_in_failures(SignInKey::User(user)).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_user_is_locked_after_repeated_failures_and_freed_later() {
-        let limiter = Limiter::default();
-        let start = Instant::now();
-        for _ in 0..USER_FAILURES {
-            assert_eq!(limiter.locked("ann", "10.0.0.1", start), None);
-            limiter.record_failure("ann", "10.0.0.1", start);
-        }
-        assert_eq!(
-            limiter.locked("ANN", "10.0.0.2", start),
-            Some(Lockout::User)
-        );
-        assert_eq!(limiter.locked("bob", "10.0.0.1", start), None);
-        assert_eq!(limiter.locked("ann", "10.0.0.1", start + WINDOW), None);
+    async fn store() -> Store {
+        Store::open("sqlite::memory:").await.unwrap()
     }
 
-    #[test]
-    fn an_address_is_locked_after_failures_for_many_users() {
-        let limiter = Limiter::default();
-        let now = Instant::now();
-        for n in 0..ADDRESS_FAILURES {
-            limiter.record_failure(&format!("user{n}"), "10.0.0.9", now);
+    #[tokio::test]
+    async fn a_user_is_locked_after_repeated_failures_and_freed_later() {
+        let store = store().await;
+        let start = Utc::now();
+        for _ in 0..USER_FAILURES {
+            assert_eq!(
+                locked(&store, "ann", "10.0.0.1", start).await.unwrap(),
+                None
+            );
+            record_failure(&store, "ann", "10.0.0.1", start)
+                .await
+                .unwrap();
         }
         assert_eq!(
-            limiter.locked("new", "10.0.0.9", now),
+            locked(&store, "ANN", "10.0.0.2", start).await.unwrap(),
+            Some(Lockout::User)
+        );
+        assert_eq!(
+            locked(&store, "bob", "10.0.0.1", start).await.unwrap(),
+            None
+        );
+        let later = start + window();
+        assert_eq!(
+            locked(&store, "ann", "10.0.0.1", later).await.unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn an_address_is_locked_after_failures_for_many_users() {
+        let store = store().await;
+        let now = Utc::now();
+        for n in 0..ADDRESS_FAILURES {
+            record_failure(&store, &format!("user{n}"), "10.0.0.9", now)
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            locked(&store, "new", "10.0.0.9", now).await.unwrap(),
             Some(Lockout::Address)
         );
-        assert_eq!(limiter.locked("new", "10.0.0.8", now), None);
+        assert_eq!(locked(&store, "new", "10.0.0.8", now).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn signing_in_clears_the_user_but_not_the_address() {
+        let store = store().await;
+        let now = Utc::now();
+        for _ in 0..ADDRESS_FAILURES {
+            record_failure(&store, "Ann0", "10.0.0.7", now)
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            locked(&store, "ann0", "10.0.0.1", now).await.unwrap(),
+            Some(Lockout::User)
+        );
+        clear_user(&store, "ANN0").await.unwrap();
+        assert_eq!(locked(&store, "ann0", "10.0.0.1", now).await.unwrap(), None);
+        assert_eq!(
+            locked(&store, "ann0", "10.0.0.7", now).await.unwrap(),
+            Some(Lockout::Address)
+        );
+    }
+
+    #[tokio::test]
+    async fn expired_failures_are_forgotten_by_the_upkeep() {
+        let store = store().await;
+        let then = Utc::now() - window() - chrono::Duration::seconds(1);
+        record_failure(&store, "ann", "10.0.0.1", then)
+            .await
+            .unwrap();
+        record_failure(&store, "ann", "10.0.0.1", Utc::now())
+            .await
+            .unwrap();
+        let gone = store
+            .forget_sign_in_failures(Utc::now() - window())
+            .await
+            .unwrap();
+        assert_eq!(gone, 2, "the user and the address row of the old failure");
+        let since = Utc::now() - window();
+        let left = store
+            .sign_in_failures_since(SignInKey::User("ann"), since)
+            .await
+            .unwrap();
+        assert_eq!(left, 1);
     }
 }

@@ -1,7 +1,5 @@
 //! `GET /login`, `POST /login` and `POST /logout` for local users.
 
-use std::time::Instant;
-
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
@@ -10,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::limiter::Lockout;
+use super::limiter::{self, Lockout};
 use super::{ClientAddr, cookies, password, session};
 use crate::config::AuthMode;
 use crate::domain::text::bounded;
@@ -80,9 +78,11 @@ pub async fn submit(
     let password = Secret::new(form.password);
     let next = safe_next(&form.next).to_owned();
     let address = client.label();
-    let limiter = &state.auth.limiter;
 
-    if let Some(lockout) = limiter.locked(&user_name, &address, Instant::now()) {
+    let lockout = limiter::locked(&state.store, &user_name, &address, Utc::now())
+        .await
+        .map_err(WebError::internal)?;
+    if let Some(lockout) = lockout {
         tracing::warn!(
             user.name = %user_name,
             client.address = %address,
@@ -117,7 +117,10 @@ pub async fn submit(
             .map_err(WebError::internal)?;
 
     let Some(user) = credentials.filter(|_| matches) else {
-        limiter.record_failure(&user_name, &address, Instant::now());
+        let counted = limiter::record_failure(&state.store, &user_name, &address, Utc::now());
+        if let Err(e) = counted.await {
+            tracing::error!(error = %e, "could not count a failed sign-in");
+        }
         tracing::warn!(user.name = %user_name, client.address = %address, "sign-in failed");
         let why = "The user name or the password is wrong.";
         return Ok(form_again(StatusCode::UNAUTHORIZED, why, user_name, next));
@@ -131,7 +134,9 @@ pub async fn submit(
     let token = session::start(&state.store, &state.auth.config, user.id, Utc::now())
         .await
         .map_err(WebError::internal)?;
-    limiter.clear_user(&user_name);
+    if let Err(e) = limiter::clear_user(&state.store, &user_name).await {
+        tracing::error!(user.name = %user.name, error = %e, "could not clear failed sign-ins");
+    }
     tracing::info!(
         user.name = %user.name,
         user.role = %user.role,

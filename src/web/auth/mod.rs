@@ -41,8 +41,6 @@ pub struct Auth {
     pub config: AuthConfig,
     /// Key for the CSRF tokens of browsers without a session; new in every process.
     key: [u8; 32],
-    /// Failed sign-ins.
-    pub limiter: limiter::Limiter,
 }
 
 impl Auth {
@@ -50,11 +48,7 @@ impl Auth {
     pub fn new(config: AuthConfig) -> Arc<Auth> {
         let mut key = [0u8; 32];
         rand::rng().fill_bytes(&mut key);
-        Arc::new(Auth {
-            config,
-            key,
-            limiter: limiter::Limiter::default(),
-        })
+        Arc::new(Auth { config, key })
     }
 
     /// No sign-in: everyone is an admin (only allowed on a loopback address).
