@@ -250,6 +250,20 @@ async fn a_fact_no_longer_sent_keeps_its_last_value() {
     assert_eq!(stored.job.progress, Some(100));
     assert_eq!(stored.job.start_time, full.start_time);
     assert_eq!(stored.job.location, full.location);
+    assert_eq!(stored.job.user, full.user);
+    assert_eq!(stored.job.version, full.version);
+    assert_eq!(stored.job.build, full.build);
+
+    // A new location replaces both stored parts, folder and leaf.
+    let mut moved = Job::new(full.id.clone(), JobType::Scheduled, JobState::Succeeded);
+    moved.location = Some("no-folder-here".into());
+    store
+        .record_poll(&ok_poll("2026-12-01T02:35:00Z", vec![moved], &[], None))
+        .await
+        .unwrap();
+    let stored = store.get_job(APPLIANCE, &full.id).await.unwrap().unwrap();
+    assert_eq!(stored.job.location.as_deref(), Some("no-folder-here"));
+    assert_eq!(stored.job.user, full.user);
 }
 
 #[tokio::test]
@@ -855,4 +869,74 @@ async fn small_fleets_are_read_fresh_and_large_ones_for_at_most_a_second() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let later = store.fleet_snapshot().await.unwrap();
     assert!(!std::sync::Arc::ptr_eq(&first, &later));
+}
+
+/// A database made before the job texts were interned keeps every job fact through the
+/// upgrade: locations come back byte for byte, with or without a folder.
+#[tokio::test]
+async fn jobs_stored_before_text_interning_read_back_unchanged() {
+    const INTERNING: i64 = 20261224090000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+
+    let all = sqlx::migrate!();
+    let older = sqlx::migrate::Migrator {
+        migrations: all
+            .migrations
+            .iter()
+            .filter(|m| m.version < INTERNING)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into(),
+        ..sqlx::migrate!()
+    };
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    older.run(&mut conn).await.unwrap();
+    sqlx::query("INSERT INTO appliances (id, name, url, grace_secs) VALUES (1, 'vc', 'x', 60)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let locations: [Option<&str>; 6] = [
+        Some("nfs://nas-01.example.test/export/vcsa/20261201-020000"),
+        Some("sftp://10.0.0.5:22/backups/"),
+        Some("no-slash"),
+        Some(""),
+        Some("smb://host/share/ünïcode/名前"),
+        None,
+    ];
+    for (n, location) in locations.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO jobs (appliance_id, job_id, job_type, state, start_ms, location, \
+             user_name, version, build, first_seen_ms, last_seen_ms) \
+             VALUES (1, ?1, 'scheduled', 'succeeded', ?2, ?3, ?4, '8.0.3.00400', '24322831', \
+             1, 1)",
+        )
+        .bind(format!("job-{n}"))
+        .bind(1_700_000_000_000_i64 + n as i64)
+        .bind(*location)
+        .bind((n % 2 == 0).then_some("VSPHERE.LOCAL\\backup-svc"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let store = Store::open(&path.display().to_string()).await.unwrap();
+    for (n, location) in locations.iter().enumerate() {
+        let stored = store
+            .get_job("vc", &id(&format!("job-{n}")))
+            .await
+            .unwrap()
+            .unwrap()
+            .job;
+        assert_eq!(stored.location.as_deref(), *location, "job {n}");
+        assert_eq!(
+            stored.user.as_deref(),
+            (n % 2 == 0).then_some("VSPHERE.LOCAL\\backup-svc")
+        );
+        assert_eq!(stored.version.as_deref(), Some("8.0.3.00400"));
+        assert_eq!(stored.build.as_deref(), Some("24322831"));
+    }
+    store.close().await;
 }

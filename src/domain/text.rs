@@ -30,8 +30,23 @@ pub fn bounded(text: &str, max: usize) -> String {
 /// characters (fake log lines, terminal escapes) and the invisible ones that reorder or
 /// break lines on a page (bidirectional overrides, line and paragraph separators).
 fn is_spoofing(ch: char) -> bool {
-    (ch.is_control() && ch != '\n' && ch != '\t')
-        || matches!(ch, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+    (ch.is_control() && ch != '\n' && ch != '\t') || reorders_text(ch)
+}
+
+/// Invisible characters that change the order or the lines in which text is read:
+/// direction marks, embeddings, overrides and isolates, and the line and paragraph
+/// separators. Refused in typed text and replaced in appliance text.
+pub fn reorders_text(ch: char) -> bool {
+    matches!(
+        ch,
+        '\u{061c}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
 }
 
 /// A message list cut to [`MAX_MESSAGES`] entries of [`MAX_MESSAGE_CHARS`] each.
@@ -64,6 +79,10 @@ mod tests {
     #[test]
     fn replaces_direction_overrides_and_separators() {
         assert_eq!(bounded("a\u{202e}b\u{2028}c", 50), "a\u{fffd}b\u{fffd}c");
+        assert_eq!(
+            bounded("\u{200e}a\u{200f}b\u{061c}", 50),
+            "\u{fffd}a\u{fffd}b\u{fffd}"
+        );
     }
 
     #[test]

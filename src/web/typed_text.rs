@@ -2,6 +2,8 @@
 //! run reasons, backup comments, user and token names. One check for all of them, so
 //! that no field lets a line pretend to say something else.
 
+use crate::domain::text::reorders_text;
+
 /// Why `text` cannot be kept as one line shown to others, or `None` when it can.
 ///
 /// Refused: control characters (a fake second line, terminal escapes), and the invisible
@@ -13,27 +15,12 @@ pub fn problem(text: &str) -> Option<String> {
     if text.chars().any(char::is_control) {
         return Some("keep it to one line without control characters".to_owned());
     }
-    let hidden = text.chars().find(|c| reorders(*c))?;
+    let hidden = text.chars().find(|c| reorders_text(*c))?;
     Some(format!(
         "it holds the invisible character U+{:04X}, which changes the order in which others \
          read the text; type it without",
         u32::from(hidden)
     ))
-}
-
-/// Direction marks, embeddings, overrides and isolates, and the line and paragraph
-/// separators.
-fn reorders(ch: char) -> bool {
-    matches!(
-        ch,
-        '\u{061c}'
-            | '\u{200e}'
-            | '\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{2028}'
-            | '\u{2029}'
-    )
 }
 
 #[cfg(test)]
