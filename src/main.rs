@@ -1,5 +1,6 @@
 //! The `vbdash` command: dashboard, demo, simulator, configuration check and users.
 
+mod allocator;
 mod cli;
 
 use std::net::SocketAddr;
@@ -85,6 +86,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    allocator::tune();
     let cli = Cli::parse();
     telemetry::init(cli.log_format, cli.log.as_deref());
 

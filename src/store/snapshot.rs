@@ -101,6 +101,10 @@ impl Store {
             return Ok(snapshot.clone());
         }
 
+        // Let go of the stale one before reading: unless a request still renders from it,
+        // its memory is free again before the new one is built.
+        drop(current.take());
+
         let started = Instant::now();
         let taken_at = Utc::now();
         let overviews = self.fleet_overview().await?;
