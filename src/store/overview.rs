@@ -170,10 +170,21 @@ macro_rules! appliance_select {
 }
 
 impl ApplianceRow {
-    /// The overview, taking the pointed-to jobs from `jobs` (keyed by row id).
-    fn into_overview(self, jobs: &HashMap<i64, Job>) -> StoreResult<ApplianceOverview> {
-        let pick = |id: Option<i64>| id.and_then(|id| jobs.get(&id).cloned());
+    /// The row ids of the jobs the appliance points at.
+    fn job_ids(&self) -> [Option<i64>; 4] {
+        [
+            self.last_job_id,
+            self.last_finished_job_id,
+            self.last_good_job_id,
+            self.running_job_id,
+        ]
+    }
 
+    /// The overview, taking the pointed-to jobs from `pick` (given a row id).
+    fn into_overview(
+        self,
+        mut pick: impl FnMut(Option<i64>) -> Option<Job>,
+    ) -> StoreResult<ApplianceOverview> {
         let tags = serde_json::from_str(&self.tags).map_err(|e| StoreError::Corrupt {
             what: "appliance tags",
             detail: e.to_string(),
@@ -236,6 +247,28 @@ pub(super) fn decode_outcome(word: &str) -> StoreResult<PollOutcome> {
     })
 }
 
+/// Jobs keyed by row id, each with the number of appliance pointers still to serve.
+#[derive(Default)]
+struct JobPool {
+    jobs: HashMap<i64, Job>,
+    uses: HashMap<i64, u32>,
+}
+
+impl JobPool {
+    /// The job with row id `id`: a copy while other pointers still need it, the job itself
+    /// for the last one.
+    fn take(&mut self, id: Option<i64>) -> Option<Job> {
+        let id = id?;
+        let uses = self.uses.get_mut(&id)?;
+        *uses = uses.saturating_sub(1);
+        if *uses > 0 {
+            self.jobs.get(&id).cloned()
+        } else {
+            self.jobs.remove(&id)
+        }
+    }
+}
+
 /// Jobs keyed by row id.
 fn index_jobs(rows: Vec<JobRow>) -> StoreResult<HashMap<i64, Job>> {
     rows.into_iter()
@@ -246,10 +279,29 @@ fn index_jobs(rows: Vec<JobRow>) -> StoreResult<HashMap<i64, Job>> {
 impl Store {
     /// Every configured appliance with its newest poll, jobs and schedule, by name.
     pub async fn fleet_overview(&self) -> StoreResult<Vec<ApplianceOverview>> {
-        // Rows are turned into values as they stream in rather than collected first: at
-        // thousands of appliances the raw rows alone would double the memory of the read.
+        // At thousands of appliances every copy counts: rows become values as they stream
+        // in, and each job goes to the last appliance row that points at it instead of
+        // being copied from a table kept until the end.
+        let mut rows = Vec::new();
+        let mut appliance_rows = sqlx::query_as::<_, ApplianceRow>(concat!(
+            appliance_select!(),
+            "WHERE a.configured = 1 ORDER BY a.name"
+        ))
+        .fetch(&self.reader);
+        while let Some(row) = appliance_rows
+            .try_next()
+            .await
+            .context("reading the appliances of the overview")?
+        {
+            rows.push(row);
+        }
+        drop(appliance_rows);
+
+        let mut pool = JobPool::default();
+        for id in rows.iter().flat_map(ApplianceRow::job_ids).flatten() {
+            *pool.uses.entry(id).or_default() += 1;
+        }
         // One lookup by row id per pointer, so the cost follows the fleet, not its history.
-        let mut jobs = HashMap::new();
         let mut job_rows = sqlx::query_as::<_, JobRow>(concat!(
             "SELECT ",
             job_columns!(),
@@ -266,25 +318,13 @@ impl Store {
             .await
             .context("reading the jobs of the overview")?
         {
-            jobs.insert(row.id, row.into_job()?);
+            pool.jobs.insert(row.id, row.into_job()?);
         }
         drop(job_rows);
 
-        let mut overviews = Vec::new();
-        let mut appliance_rows = sqlx::query_as::<_, ApplianceRow>(concat!(
-            appliance_select!(),
-            "WHERE a.configured = 1 ORDER BY a.name"
-        ))
-        .fetch(&self.reader);
-        while let Some(row) = appliance_rows
-            .try_next()
-            .await
-            .context("reading the appliances of the overview")?
-        {
-            overviews.push(row.into_overview(&jobs)?);
-        }
-        overviews.shrink_to_fit();
-        Ok(overviews)
+        rows.into_iter()
+            .map(|row| row.into_overview(|id| pool.take(id)))
+            .collect()
     }
 
     /// One configured appliance's overview; `None` for a name that is not configured.
@@ -316,6 +356,7 @@ impl Store {
         .context("reading the jobs of an appliance")?;
 
         let jobs = index_jobs(jobs)?;
-        row.into_overview(&jobs).map(Some)
+        row.into_overview(|id| id.and_then(|id| jobs.get(&id).cloned()))
+            .map(Some)
     }
 }

@@ -6,9 +6,15 @@
 //! therefore read once and shared for a short while, together with whatever the pages
 //! derive from it (such as rendered fragments). Small fleets are read fresh every time:
 //! it is cheap there, and a page right after a change shows it.
+//!
+//! Reading a fleet of thousands takes a good part of a second, so no viewer should wait for
+//! it: once a shared overview is past its time, viewers keep getting it while one read in
+//! the background replaces it, for at most [`MAX_STALE`]; past that (after an idle spell, or
+//! when background reads fail), the viewer reads it.
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,12 +27,15 @@ use crate::domain::ApplianceOverview;
 /// Fleets smaller than this are read fresh for every page.
 pub const SHARED_FROM_APPLIANCES: usize = 200;
 
-/// Longest a shared overview is served; the pages' own refresh is slower than this.
+/// Age after which a shared overview is read again; the pages' own refresh is slower.
 pub const MAX_AGE: Duration = Duration::from_secs(1);
 
 /// A shared overview is kept at least this many times as long as it took to read, so
 /// reading never takes more than a tenth of the time under constant refreshes.
 const COST_FACTOR: u32 = 10;
+
+/// Longest a shared overview is served while a background read replaces it.
+pub const MAX_STALE: Duration = Duration::from_secs(5);
 
 /// Things derived from one overview, kept at most this many at a time.
 const MAX_DERIVED: usize = 64;
@@ -88,34 +97,70 @@ impl FleetSnapshot {
 #[derive(Default)]
 pub(super) struct SnapshotSlot {
     current: AsyncMutex<Option<Arc<FleetSnapshot>>>,
+    /// Set while a background read is on its way.
+    refreshing: AtomicBool,
+}
+
+/// Clears the refreshing flag however the background read ends, a panic included.
+struct RefreshGuard(Arc<SnapshotSlot>);
+
+impl Drop for RefreshGuard {
+    fn drop(&mut self) {
+        self.0.refreshing.store(false, Ordering::Release);
+    }
 }
 
 impl Store {
     /// The fleet overview, shared with other viewers for up to [`MAX_AGE`] when the fleet
-    /// is large. Viewers arriving while it is read wait for that one read.
+    /// is large, and then for up to [`MAX_STALE`] while it is read again in the background.
+    /// Viewers arriving while it is read in the foreground wait for that one read.
     pub async fn fleet_snapshot(&self) -> StoreResult<Arc<FleetSnapshot>> {
         let mut current = self.snapshots.current.lock().await;
-        if let Some(snapshot) = current.as_ref()
-            && snapshot.still_good()
-        {
-            return Ok(snapshot.clone());
+        if let Some(snapshot) = current.as_ref() {
+            if snapshot.still_good() {
+                return Ok(snapshot.clone());
+            }
+            if snapshot.shared() && snapshot.read_at.elapsed() < MAX_STALE {
+                self.refresh_in_background();
+                return Ok(snapshot.clone());
+            }
         }
 
         // Let go of the stale one before reading: unless a request still renders from it,
         // its memory is free again before the new one is built.
         drop(current.take());
+        let snapshot = self.read_snapshot().await?;
+        *current = Some(snapshot.clone());
+        Ok(snapshot)
+    }
 
+    /// Starts one background read of the overview unless one is on its way.
+    fn refresh_in_background(&self) {
+        if self.snapshots.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let guard = RefreshGuard(Arc::clone(&self.snapshots));
+        let store = self.clone();
+        tokio::spawn(async move {
+            let _guard = guard;
+            match store.read_snapshot().await {
+                Ok(snapshot) => *store.snapshots.current.lock().await = Some(snapshot),
+                // The stale one stays until MAX_STALE; then a viewer reads it and sees this.
+                Err(e) => tracing::warn!(error = %e, "could not read the fleet overview"),
+            }
+        });
+    }
+
+    async fn read_snapshot(&self) -> StoreResult<Arc<FleetSnapshot>> {
         let started = Instant::now();
         let taken_at = Utc::now();
         let overviews = self.fleet_overview().await?;
-        let snapshot = Arc::new(FleetSnapshot {
+        Ok(Arc::new(FleetSnapshot {
             overviews,
             taken_at,
             read_at: Instant::now(),
             read_cost: started.elapsed(),
             derived: Mutex::new(HashMap::new()),
-        });
-        *current = Some(snapshot.clone());
-        Ok(snapshot)
+        }))
     }
 }
