@@ -885,6 +885,32 @@ async fn repeated_failures_lock_the_user_out() {
     );
 }
 
+/// Wrong passwords sent at the same moment are checked and counted one at a time, so a
+/// burst cannot slip past the limit before its failures are counted.
+#[tokio::test]
+async fn a_burst_of_wrong_passwords_is_counted_up_to_the_limit_only() {
+    let site = site(local()).await;
+    let browser = site.visit_login().await;
+    let limit = usize::try_from(limiter::USER_FAILURES).unwrap();
+    let burst = 3 * limit;
+
+    let answers = futures::future::join_all(
+        (0..burst).map(|_| site.try_login(&browser, "operator", "burst-of-wrong-guesses")),
+    )
+    .await;
+
+    let refused = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let locked = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(refused, limit);
+    assert_eq!(locked, burst - limit);
+}
+
 #[tokio::test]
 async fn a_lockout_outlives_a_restart_until_its_failures_expire() {
     const TYPED: &str = "typed-by-mistake-9f2c";

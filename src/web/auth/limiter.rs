@@ -29,9 +29,8 @@ pub fn window() -> chrono::Duration {
     chrono::Duration::from_std(WINDOW).unwrap_or(chrono::Duration::minutes(15))
 }
 
-/// `Some` while `user` or `address` has failed too often before `now`.
-// Known gap: the check and the count of a failure are two steps, so wrong passwords sent
-// at the same moment may each pass the check: a burst can exceed the limit by its size.
+/// `Some` while `user` or `address` has failed too often before `now`. The sign-in form
+/// checks and counts in one turn (see `Auth::sign_in_turn`), so a burst cannot slip past.
 pub async fn locked(
     store: &Store,
     user: &str,

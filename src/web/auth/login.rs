@@ -79,6 +79,7 @@ pub async fn submit(
     let next = safe_next(&form.next).to_owned();
     let address = client.label();
 
+    let turn = state.auth.sign_in_turn.lock().await;
     let lockout = limiter::locked(&state.store, &user_name, &address, Utc::now())
         .await
         .map_err(WebError::internal)?;
@@ -121,10 +122,12 @@ pub async fn submit(
         if let Err(e) = counted.await {
             tracing::error!(error = %e, "could not count a failed sign-in");
         }
+        drop(turn);
         tracing::warn!(user.name = %user_name, client.address = %address, "sign-in failed");
         let why = "The user name or the password is wrong.";
         return Ok(form_again(StatusCode::UNAUTHORIZED, why, user_name, next));
     };
+    drop(turn);
 
     if let Some(old) = cookies::read(&headers, cookies::SESSION) {
         session::end(&state.store, &old)

@@ -41,6 +41,11 @@ pub struct Auth {
     pub config: AuthConfig,
     /// Key for the CSRF tokens of browsers without a session; new in every process.
     key: [u8; 32],
+    /// Held from the lockout check of a sign-in to the count of its failure, so that
+    /// passwords sent at the same moment cannot all pass the check before any is counted.
+    /// Password checks are bound by the processor anyway, so little is lost by their
+    /// running one at a time; a locked-out attempt is refused without checking.
+    pub(crate) sign_in_turn: tokio::sync::Mutex<()>,
 }
 
 impl Auth {
@@ -48,7 +53,11 @@ impl Auth {
     pub fn new(config: AuthConfig) -> Arc<Auth> {
         let mut key = [0u8; 32];
         rand::rng().fill_bytes(&mut key);
-        Arc::new(Auth { config, key })
+        Arc::new(Auth {
+            config,
+            key,
+            sign_in_turn: tokio::sync::Mutex::new(()),
+        })
     }
 
     /// No sign-in: everyone is an admin (only allowed on a loopback address).
