@@ -1308,6 +1308,23 @@ async fn a_cancel_the_appliance_does_not_accept_is_a_409_with_the_reason() {
 }
 
 #[tokio::test]
+async fn a_cancel_of_a_job_the_appliance_does_not_know_is_a_404() {
+    let server = server().await;
+    let token = server.create_token("cleanup", "operate").await;
+
+    let answer = server
+        .post(
+            &token,
+            &format!("/api/v1/appliances/{API}/jobs/20990101-000000-0000000/cancel"),
+            &json!({}),
+        )
+        .await;
+
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.text);
+    assert_eq!(answer.error_code(), "not_found");
+}
+
+#[tokio::test]
 async fn errors_of_the_shared_layers_are_json_under_the_api_only() {
     let server = server().await;
     let token = server.create_token("odd-clients", "operate").await;

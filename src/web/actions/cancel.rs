@@ -10,6 +10,7 @@ use super::backup::appliance_href;
 use super::{Audit, client_of};
 use crate::domain::JobId;
 use crate::domain::text::bounded;
+use crate::vcenter::VcError;
 use crate::views::actions::{OutcomePage, Tone};
 use crate::web::AppState;
 use crate::web::auth::CurrentUser;
@@ -24,6 +25,8 @@ pub(crate) struct CancelOutcome {
     pub accepted: bool,
     /// The appliance answered at all; `false` when it could not be reached or refused.
     pub answered: bool,
+    /// The appliance said it has no job of that id.
+    pub unknown_job: bool,
     /// The appliance's status word, or "Refused" when it did not answer.
     pub verdict: String,
     /// What happened, in words.
@@ -105,6 +108,7 @@ pub(crate) async fn request_cancel(
             Ok(CancelOutcome {
                 accepted,
                 answered: true,
+                unknown_job: false,
                 verdict: result.status,
                 summary,
                 messages: result.messages,
@@ -113,9 +117,12 @@ pub(crate) async fn request_cancel(
         Err(err) => {
             let summary = format!("{name} did not take the cancel request for job {id}: {err}.");
             audit.record(&state.store, false, &summary).await?;
+            let unknown_job =
+                matches!(&err, VcError::Appliance(fault) if fault.error_type == "NOT_FOUND");
             Ok(CancelOutcome {
                 accepted: false,
                 answered: false,
+                unknown_job,
                 verdict: "Refused".to_owned(),
                 summary,
                 messages: Vec::new(),

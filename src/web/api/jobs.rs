@@ -221,7 +221,8 @@ pub async fn show(
         (status = 400, description = "The job id is malformed", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token has only the read scope", body = ErrorBody),
-        (status = 404, description = "vbdash manages no such appliance", body = ErrorBody),
+        (status = 404, description = "vbdash manages no such appliance, or the appliance \
+            has no job of that id", body = ErrorBody),
         (status = 409, description = "The appliance answered but did not accept the request, \
             such as for a job that is no longer running; the message says why \
             (code `conflict`)", body = ErrorBody),
@@ -239,8 +240,13 @@ pub async fn cancel(
     let id = job_id(&raw_id)?;
 
     let outcome = request_cancel(&state, &caller.actor(), &name, &id).await?;
-    // Known gap: a job id the appliance does not know comes back as its error answer and
-    // is sent as a 502 `appliance_refused`, not as a 404.
+    if outcome.unknown_job {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            outcome.summary,
+        ));
+    }
     if !outcome.answered {
         return Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
