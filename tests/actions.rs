@@ -15,10 +15,10 @@ use url::Url;
 
 use common::SimServer;
 use vbdash::config::Preset;
-use vbdash::domain::{JobId, JobState};
+use vbdash::domain::{ApplianceOverview, JobId, JobState};
 use vbdash::secret::Secret;
 use vbdash::simulator::SimAppliance;
-use vbdash::store::{AuditFilter, BulkRunRecord, BulkState, Store};
+use vbdash::store::{AuditFilter, BulkRunRecord, BulkState, Store, StoredJob};
 use vbdash::vcenter::ApplianceClient;
 use vbdash::vcenter::location::LocationType;
 use vbdash::web::actions::Actions;
@@ -223,6 +223,20 @@ impl Site {
         self.send(request).await
     }
 
+    /// The job as the store has it; the test fails if it is not there.
+    async fn stored_job(&self, appliance: &str, id: &JobId) -> StoredJob {
+        self.store.get_job(appliance, id).await.unwrap().unwrap()
+    }
+
+    /// The appliance as the store has it; the test fails if it is not there.
+    async fn overview(&self, appliance: &str) -> ApplianceOverview {
+        self.store
+            .appliance_overview(appliance)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     async fn poll(&self) {
         vbdash::poller::poll_all_once(&self.store, &self.clients, 2).await;
     }
@@ -422,21 +436,11 @@ async fn cancel_shows_the_answer_and_waits_for_a_poll() {
             "the appliance's own message"
         );
 
-        let stored = site
-            .store
-            .get_job(appliance, &job_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = site.stored_job(appliance, &job_id).await;
         assert_eq!(stored.job.state, JobState::Running, "not on the 200 alone");
 
         site.poll().await;
-        let stored = site
-            .store
-            .get_job(appliance, &job_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = site.stored_job(appliance, &job_id).await;
         assert_ne!(stored.job.state, JobState::Running);
 
         let again = site.post(&format!("{}/cancel", started.location), "").await;
@@ -634,24 +638,14 @@ async fn schedules_are_created_changed_and_deleted_on_both_generations() {
             created.body
         );
         assert!(!created.body.contains("MONDAY"), "{}", created.body);
-        let before = site
-            .store
-            .appliance_overview(appliance)
-            .await
-            .unwrap()
-            .unwrap();
+        let before = site.overview(appliance).await;
         assert!(
             before.schedule.is_none(),
             "not on the strength of the answer alone"
         );
 
         site.poll().await;
-        let now = site
-            .store
-            .appliance_overview(appliance)
-            .await
-            .unwrap()
-            .unwrap();
+        let now = site.overview(appliance).await;
         let schedule = now.schedule.expect("the poll reads the new schedule");
         assert_eq!(schedule.time, Some((2, 30)));
         assert_eq!(schedule.days.len(), 2);
@@ -714,12 +708,7 @@ async fn schedules_are_created_changed_and_deleted_on_both_generations() {
         let deleted = site.post(&format!("{uri}/delete"), "").await;
         assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
         site.poll().await;
-        let gone = site
-            .store
-            .appliance_overview(appliance)
-            .await
-            .unwrap()
-            .unwrap();
+        let gone = site.overview(appliance).await;
         assert!(gone.schedule.is_none());
     }
 
