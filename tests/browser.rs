@@ -492,7 +492,7 @@ async fn rows_ticked_on_the_fleet_page_outlive_refreshes_and_back_up_together() 
     )
     .await;
     assert_eq!(
-        ticked(&browser).await,
+        ticked(browser).await,
         picked,
         "the ticks survive the refresh"
     );
@@ -524,7 +524,7 @@ async fn rows_ticked_on_the_fleet_page_outlive_refreshes_and_back_up_together() 
         "the filter button never followed the filter",
     )
     .await;
-    assert_eq!(ticked(&browser).await, ["vcsa-ams-01"]);
+    assert_eq!(ticked(browser).await, ["vcsa-ams-01"]);
     let count = text_at(browser, Locator::Id("fleet-pick-count")).await;
     assert_eq!(count, "2 selected (1 not shown)");
     keep_screenshot(browser, "fleet-selection-filtered").await;
