@@ -4,21 +4,21 @@
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). The paths can
 //! be changed with `VBDASH_TEST_CHROMIUM` and `VBDASH_TEST_CHROMEDRIVER`.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::demo_app::{add_user, local_sign_in, serve_demo};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use tempfile::TempDir;
-use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-use vbdash::app::{self, FirstPoll, RunningApp};
-use vbdash::config::{AuthConfig, AuthMode, Config};
-use vbdash::demo::{self, DemoFleet, DemoTuning};
-use vbdash::secret::Secret;
+use vbdash::app::RunningApp;
+use vbdash::config::Config;
+use vbdash::demo::{DemoFleet, DemoTuning};
 use vbdash::store::Role;
-use vbdash::web::auth::password;
 
 /// Upper bound for anything the test waits for; the loops stop early when it happens.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -105,19 +105,7 @@ async fn open_demo(
 ) -> DemoSession {
     let driver = start_chromedriver().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut fleet = demo::prepare(
-        dir.path().join(database),
-        "127.0.0.1:0".parse().unwrap(),
-        &tuning,
-    )
-    .await
-    .unwrap();
-    configure(&mut fleet.config);
-
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = app::start(&fleet.config, listener, FirstPoll::BeforeServing)
-        .await
-        .unwrap();
+    let (fleet, server) = serve_demo(dir.path().join(database), &tuning, configure).await;
     let (browser, profile) = open_browser(&driver).await;
     DemoSession {
         fleet,
@@ -259,19 +247,8 @@ async fn a_local_user_signs_in_through_the_form_and_out_again() {
         history_days: 3,
         ..DemoTuning::default()
     };
-    let demo = open_demo("login.db", tuning, |config| {
-        config.auth = AuthConfig {
-            mode: AuthMode::Local,
-            ..AuthConfig::default()
-        };
-    })
-    .await;
-    let hash = password::hash(&Secret::new("browser test password")).unwrap();
-    demo.server
-        .store
-        .add_user("ann", Role::Operator, &hash, chrono::Utc::now())
-        .await
-        .unwrap();
+    let demo = open_demo("login.db", tuning, local_sign_in).await;
+    add_user(&demo.server, "ann", Role::Operator, "browser test password").await;
     let (browser, base) = (&demo.browser, &demo.base);
     browser
         .goto(&format!("{base}/appliances/vcsa-ams-01"))
