@@ -15,10 +15,10 @@ use url::Url;
 
 use common::SimServer;
 use vbdash::config::Preset;
-use vbdash::domain::{JobId, JobState};
+use vbdash::domain::{ApplianceOverview, JobId, JobState};
 use vbdash::secret::Secret;
 use vbdash::simulator::SimAppliance;
-use vbdash::store::{AuditFilter, BulkRunRecord, BulkState, Store};
+use vbdash::store::{AuditFilter, BulkRunRecord, BulkState, Store, StoredJob};
 use vbdash::vcenter::ApplianceClient;
 use vbdash::vcenter::location::LocationType;
 use vbdash::web::actions::Actions;
@@ -68,29 +68,35 @@ fn presets() -> Vec<Preset> {
     ]
 }
 
+/// The two appliances most tests act on: one on the current API, one on 6.7 U1 (before
+/// NFS and SMB), with the usual presets.
 async fn site() -> Site {
-    let sim = SimServer::start(vec![
+    let appliances = vec![
         SimAppliance::new(API, "8.0.3.00400").history_days(3),
-        SimAppliance::new(REST, "6.7.0.20000").history_days(3), // 6.7 U1: before NFS and SMB
-    ])
-    .await;
-    let (store, dir) = common::fresh_store(&[API, REST]).await;
-    let clients = vec![
-        sim.client(API, Duration::from_secs(5)),
-        sim.client(REST, Duration::from_secs(5)),
+        SimAppliance::new(REST, "6.7.0.20000").history_days(3),
     ];
-    vbdash::poller::poll_all_once(&store, &clients, 2).await;
+    site_over(appliances, |clients| Actions::new(clients, presets())).await
+}
 
-    let actions = Actions::new(&clients, presets());
-    let router = web::router(AppState {
-        store: store.clone(),
-        settings: WebSettings::default(),
-        auth: Auth::none(),
-        actions: Arc::clone(&actions),
-    });
+/// A site over the simulated `appliances`, polled once, whose actions `actions` makes from
+/// the clients, with a browser session open.
+async fn site_over(
+    appliances: Vec<SimAppliance>,
+    actions: impl FnOnce(&[Arc<ApplianceClient>]) -> Arc<Actions>,
+) -> Site {
+    let names: Vec<String> = appliances.iter().map(|a| a.name.clone()).collect();
+    let sim = SimServer::start(appliances).await;
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (store, dir) = common::fresh_store(&refs).await;
+    let clients: Vec<_> = names
+        .iter()
+        .map(|name| sim.client(name, Duration::from_secs(5)))
+        .collect();
+    vbdash::poller::poll_all_once(&store, &clients, clients.len().min(8)).await;
+
     let mut site = Site {
-        router,
-        actions,
+        router: Router::new(),
+        actions: Actions::none(),
         store,
         sim,
         clients,
@@ -98,11 +104,52 @@ async fn site() -> Site {
         csrf: String::new(),
         _dir: dir,
     };
+    site.mount(actions(&site.clients));
     site.open_session().await;
     site
 }
 
+/// An appliance on 8.0 without a schedule, whose history is a day long.
+fn unscheduled(name: &str) -> SimAppliance {
+    SimAppliance::new(name, "8.0.3.00400")
+        .history_days(1)
+        .schedule(None)
+}
+
+/// How bulk runs go in tests: `per_target_limit` backups at once, followed every 30 ms.
+fn quick_bulk(per_target_limit: usize) -> BulkSettings {
+    BulkSettings {
+        per_target_limit,
+        follow_every: Duration::from_millis(30),
+    }
+}
+
+/// The first element `css` finds in `doc`; the test fails without one.
+fn element(doc: &Html, css: &str) -> scraper::node::Element {
+    doc.select(&Selector::parse(css).unwrap())
+        .next()
+        .unwrap_or_else(|| panic!("{css} missing"))
+        .value()
+        .clone()
+}
+
 impl Site {
+    /// Serves `actions` through a fresh router over the current store.
+    fn mount(&mut self, actions: Arc<Actions>) {
+        self.router = web::router(AppState {
+            store: self.store.clone(),
+            settings: WebSettings::default(),
+            auth: Auth::none(),
+            actions: Arc::clone(&actions),
+        });
+        self.actions = actions;
+    }
+
+    /// The SQLite file the site's store writes.
+    fn database_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("vbdash.db")
+    }
+
     /// Visits a page as a browser does and keeps its cookie and CSRF token.
     async fn open_session(&mut self) {
         let response = self
@@ -174,6 +221,20 @@ impl Site {
             .body(Body::from(body.to_owned()))
             .unwrap();
         self.send(request).await
+    }
+
+    /// The job as the store has it; the test fails if it is not there.
+    async fn stored_job(&self, appliance: &str, id: &JobId) -> StoredJob {
+        self.store.get_job(appliance, id).await.unwrap().unwrap()
+    }
+
+    /// The appliance as the store has it; the test fails if it is not there.
+    async fn overview(&self, appliance: &str) -> ApplianceOverview {
+        self.store
+            .appliance_overview(appliance)
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     async fn poll(&self) {
@@ -375,21 +436,11 @@ async fn cancel_shows_the_answer_and_waits_for_a_poll() {
             "the appliance's own message"
         );
 
-        let stored = site
-            .store
-            .get_job(appliance, &job_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = site.stored_job(appliance, &job_id).await;
         assert_eq!(stored.job.state, JobState::Running, "not on the 200 alone");
 
         site.poll().await;
-        let stored = site
-            .store
-            .get_job(appliance, &job_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = site.stored_job(appliance, &job_id).await;
         assert_ne!(stored.job.state, JobState::Running);
 
         let again = site.post(&format!("{}/cancel", started.location), "").await;
@@ -434,7 +485,7 @@ async fn the_audit_log_is_shown_filtered_and_exported() {
     assert!(lines.next().is_none());
 
     // The log is append-only: the database itself refuses changes and deletions.
-    let path = site._dir.path().join("vbdash.db");
+    let path = site.database_path();
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
@@ -465,36 +516,10 @@ async fn a_bulk_run_over_twenty_appliances_keeps_two_per_target() {
                 .job_minutes(600)
         })
         .collect();
-    let sim = SimServer::start(appliances).await;
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let (store, dir) = common::fresh_store(&refs).await;
-    let clients: Vec<_> = names
-        .iter()
-        .map(|n| sim.client(n, Duration::from_secs(5)))
-        .collect();
-    vbdash::poller::poll_all_once(&store, &clients, 8).await;
-    let settings = vbdash::web::actions::bulk_run::BulkSettings {
-        per_target_limit: 2,
-        follow_every: Duration::from_millis(30),
-    };
-    let actions = Actions::with_settings(&clients, presets(), settings);
-    let router = web::router(AppState {
-        store: store.clone(),
-        settings: WebSettings::default(),
-        auth: Auth::none(),
-        actions: Arc::clone(&actions),
-    });
-    let mut site = Site {
-        router,
-        actions,
-        store,
-        sim,
-        clients,
-        cookie: String::new(),
-        csrf: String::new(),
-        _dir: dir,
-    };
-    site.open_session().await;
+    let site = site_over(appliances, |clients| {
+        Actions::with_settings(clients, presets(), quick_bulk(2))
+    })
+    .await;
 
     let form = page_form(&site, &names);
     let missing_reason = site
@@ -567,39 +592,13 @@ fn page_form(_site: &Site, names: &[String]) -> String {
 
 #[tokio::test]
 async fn schedules_are_created_changed_and_deleted_on_both_generations() {
-    let sim = SimServer::start(vec![
-        SimAppliance::new(API, "8.0.3.00400")
-            .history_days(1)
-            .schedule(None),
+    let appliances = vec![
+        unscheduled(API),
         SimAppliance::new(REST, "6.7.0.44000")
             .history_days(1)
             .schedule(None),
-    ])
-    .await;
-    let (store, dir) = common::fresh_store(&[API, REST]).await;
-    let clients = vec![
-        sim.client(API, Duration::from_secs(5)),
-        sim.client(REST, Duration::from_secs(5)),
     ];
-    vbdash::poller::poll_all_once(&store, &clients, 2).await;
-    let actions = Actions::new(&clients, presets());
-    let router = web::router(AppState {
-        store: store.clone(),
-        settings: WebSettings::default(),
-        auth: Auth::none(),
-        actions: Arc::clone(&actions),
-    });
-    let mut site = Site {
-        router,
-        actions,
-        store,
-        sim,
-        clients,
-        cookie: String::new(),
-        csrf: String::new(),
-        _dir: dir,
-    };
-    site.open_session().await;
+    let site = site_over(appliances, |clients| Actions::new(clients, presets())).await;
 
     for appliance in [API, REST] {
         let uri = format!("/appliances/{appliance}/schedule");
@@ -639,24 +638,14 @@ async fn schedules_are_created_changed_and_deleted_on_both_generations() {
             created.body
         );
         assert!(!created.body.contains("MONDAY"), "{}", created.body);
-        let before = site
-            .store
-            .appliance_overview(appliance)
-            .await
-            .unwrap()
-            .unwrap();
+        let before = site.overview(appliance).await;
         assert!(
             before.schedule.is_none(),
             "not on the strength of the answer alone"
         );
 
         site.poll().await;
-        let now = site
-            .store
-            .appliance_overview(appliance)
-            .await
-            .unwrap()
-            .unwrap();
+        let now = site.overview(appliance).await;
         let schedule = now.schedule.expect("the poll reads the new schedule");
         assert_eq!(schedule.time, Some((2, 30)));
         assert_eq!(schedule.days.len(), 2);
@@ -719,12 +708,7 @@ async fn schedules_are_created_changed_and_deleted_on_both_generations() {
         let deleted = site.post(&format!("{uri}/delete"), "").await;
         assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
         site.poll().await;
-        let gone = site
-            .store
-            .appliance_overview(appliance)
-            .await
-            .unwrap()
-            .unwrap();
+        let gone = site.overview(appliance).await;
         assert!(gone.schedule.is_none());
     }
 
@@ -744,34 +728,8 @@ async fn schedules_are_created_changed_and_deleted_on_both_generations() {
 
 #[tokio::test]
 async fn a_read_only_appliance_account_is_refused_in_words() {
-    let sim = SimServer::start(vec![
-        SimAppliance::new(API, "8.0.3.00400")
-            .history_days(1)
-            .schedule(None)
-            .read_only_user(common::USER),
-    ])
-    .await;
-    let (store, dir) = common::fresh_store(&[API]).await;
-    let clients = vec![sim.client(API, Duration::from_secs(5))];
-    vbdash::poller::poll_all_once(&store, &clients, 1).await;
-    let actions = Actions::new(&clients, presets());
-    let router = web::router(AppState {
-        store: store.clone(),
-        settings: WebSettings::default(),
-        auth: Auth::none(),
-        actions: Arc::clone(&actions),
-    });
-    let mut site = Site {
-        router,
-        actions,
-        store,
-        sim,
-        clients,
-        cookie: String::new(),
-        csrf: String::new(),
-        _dir: dir,
-    };
-    site.open_session().await;
+    let appliances = vec![unscheduled(API).read_only_user(common::USER)];
+    let site = site_over(appliances, |clients| Actions::new(clients, presets())).await;
 
     let jobs_before = site.sim.simulator.job_count(API);
     let answer = site
@@ -794,49 +752,19 @@ async fn a_read_only_appliance_account_is_refused_in_words() {
 async fn bulk_site(names: &[&str], per_target_limit: usize) -> Site {
     let appliances = names
         .iter()
-        .map(|name| {
-            SimAppliance::new(name, "8.0.3.00400")
-                .history_days(1)
-                .schedule(None)
-                .job_minutes(600)
-        })
+        .map(|name| unscheduled(name).job_minutes(600))
         .collect();
-    let sim = SimServer::start(appliances).await;
-    let (store, dir) = common::fresh_store(names).await;
-    let clients: Vec<_> = names
-        .iter()
-        .map(|n| sim.client(n, Duration::from_secs(5)))
-        .collect();
-    vbdash::poller::poll_all_once(&store, &clients, 4).await;
-    let mut site = Site {
-        router: Router::new(),
-        actions: Actions::none(),
-        store,
-        sim,
-        clients,
-        cookie: String::new(),
-        csrf: String::new(),
-        _dir: dir,
-    };
-    site.serve(per_target_limit);
-    site.open_session().await;
-    site
+    site_over(appliances, |clients| {
+        Actions::with_settings(clients, presets(), quick_bulk(per_target_limit))
+    })
+    .await
 }
 
 impl Site {
     /// Builds the router again over the current store, as a fresh process does.
     fn serve(&mut self, per_target_limit: usize) {
-        let settings = BulkSettings {
-            per_target_limit,
-            follow_every: Duration::from_millis(30),
-        };
-        self.actions = Actions::with_settings(&self.clients, presets(), settings);
-        self.router = web::router(AppState {
-            store: self.store.clone(),
-            settings: WebSettings::default(),
-            auth: Auth::none(),
-            actions: Arc::clone(&self.actions),
-        });
+        let settings = quick_bulk(per_target_limit);
+        self.mount(Actions::with_settings(&self.clients, presets(), settings));
     }
 
     /// Waits until run `id` has items in `state` as many as `count`.
@@ -887,7 +815,7 @@ async fn a_bulk_run_survives_a_restart_with_unfinished_items_marked_interrupted(
     // new process opens the same file.
     site.actions.bulk().shutdown();
     site.store.close().await;
-    let path = site._dir.path().join("vbdash.db");
+    let path = site.database_path();
     site.store = Store::open(path.to_str().unwrap()).await.unwrap();
     assert_eq!(recover_after_restart(&site.store).await.unwrap(), 1);
     site.serve(1);
@@ -1200,13 +1128,7 @@ async fn bad_input_shows_the_same_form_again_with_values_and_reasons() {
         .await;
     assert_eq!(backup.status, StatusCode::BAD_REQUEST, "{}", backup.body);
     let doc = Html::parse_document(&backup.body);
-    let one = |css: &str| {
-        doc.select(&Selector::parse(css).unwrap())
-            .next()
-            .unwrap_or_else(|| panic!("{css} missing"))
-            .value()
-            .clone()
-    };
+    let one = |css: &str| element(&doc, css);
     assert!(one("#backup_password-error").attr("class").is_some());
     assert_eq!(one("#comment").attr("value"), Some("keep me"));
     assert!(one("option[value=offsite]").attr("selected").is_some());
@@ -1242,13 +1164,7 @@ async fn bad_input_shows_the_same_form_again_with_values_and_reasons() {
         schedule.body
     );
     let doc = Html::parse_document(&schedule.body);
-    let one = |css: &str| {
-        doc.select(&Selector::parse(css).unwrap())
-            .next()
-            .unwrap_or_else(|| panic!("{css} missing"))
-            .value()
-            .clone()
-    };
+    let one = |css: &str| element(&doc, css);
     assert!(schedule.body.contains("id=\"hour-error\""));
     assert!(schedule.body.contains("id=\"backup_password-error\""));
     assert_eq!(one("#hour").attr("value"), Some("24"));

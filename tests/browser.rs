@@ -4,20 +4,21 @@
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). The paths can
 //! be changed with `VBDASH_TEST_CHROMIUM` and `VBDASH_TEST_CHROMEDRIVER`.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::demo_app::{add_user, local_sign_in, serve_demo};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use tokio::net::TcpListener;
+use tempfile::TempDir;
 use tokio::process::{Child, Command};
-use vbdash::app::{self, FirstPoll};
-use vbdash::config::{AuthConfig, AuthMode};
-use vbdash::demo::{self, DemoTuning};
-use vbdash::secret::Secret;
+use vbdash::app::RunningApp;
+use vbdash::config::Config;
+use vbdash::demo::{DemoFleet, DemoTuning};
 use vbdash::store::Role;
-use vbdash::web::auth::password;
 
 /// Upper bound for anything the test waits for; the loops stop early when it happens.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -60,7 +61,7 @@ async fn start_chromedriver() -> Driver {
     }
 }
 
-async fn open_browser(driver: &Driver) -> (Client, tempfile::TempDir) {
+async fn open_browser(driver: &Driver) -> (Client, TempDir) {
     let binary = std::env::var("VBDASH_TEST_CHROMIUM").unwrap_or("/usr/bin/chromium".into());
     let profile = tempfile::tempdir().unwrap();
     let options = json!({
@@ -82,6 +83,91 @@ async fn open_browser(driver: &Driver) -> (Client, tempfile::TempDir) {
     (client, profile)
 }
 
+/// The demo fleet behind the real server, with a headless Chromium to look at it.
+struct DemoSession {
+    fleet: DemoFleet,
+    server: RunningApp,
+    browser: Client,
+    /// Where the server answers, as `http://address`.
+    base: String,
+    _profile: TempDir,
+    _database: TempDir,
+    _driver: Driver,
+}
+
+/// Starts chromedriver, prepares the demo fleet on a fresh database file named `database`,
+/// lets `configure` change its configuration, serves it once it has been polled, and opens
+/// a browser.
+async fn open_demo(
+    database: &str,
+    tuning: DemoTuning,
+    configure: impl FnOnce(&mut Config),
+) -> DemoSession {
+    let driver = start_chromedriver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (fleet, server) = serve_demo(dir.path().join(database), &tuning, configure).await;
+    let (browser, profile) = open_browser(&driver).await;
+    DemoSession {
+        fleet,
+        base: format!("http://{}", server.addr),
+        server,
+        browser,
+        _profile: profile,
+        _database: dir,
+        _driver: driver,
+    }
+}
+
+impl DemoSession {
+    /// Closes the browser, then stops the server.
+    async fn close(self) {
+        self.browser.close().await.unwrap();
+        self.server.stop().await;
+    }
+}
+
+/// Demo timings quick enough to follow a job in a test: a poll every two seconds, a
+/// refresh every second, and a running backup that only ends when told to.
+fn quick_tuning(history_days: u32) -> DemoTuning {
+    DemoTuning {
+        poll_interval: Duration::from_secs(2),
+        running_interval: Duration::from_secs(1),
+        refresh: Duration::from_secs(1),
+        job_minutes: 240,
+        history_days,
+    }
+}
+
+/// One preset, so that "Back up now" has somewhere to send backups.
+fn add_web_preset(config: &mut Config) {
+    config.presets = vec![vbdash::config::Preset {
+        name: "web".into(),
+        url: url::Url::parse("https://backup-02.example.test/vcsa").unwrap(),
+        location_type: vbdash::vcenter::location::LocationType::Https,
+        user: None,
+        password: None,
+    }];
+}
+
+/// Clicks the element `locator` finds.
+async fn click(browser: &Client, locator: Locator<'_>) {
+    browser.find(locator).await.unwrap().click().await.unwrap();
+}
+
+/// The text of the element `locator` finds.
+async fn text_at(browser: &Client, locator: Locator<'_>) -> String {
+    browser.find(locator).await.unwrap().text().await.unwrap()
+}
+
+/// Waits until the browser shows the page at `path`.
+async fn wait_for_path(browser: &Client, path: &str, what: &str) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while browser.current_url().await.unwrap().path() != path {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The status word shown in the row of one appliance. Read in one script call, because
 /// the rows are replaced every second and an element handle can go stale between calls.
 async fn status_of(browser: &Client, appliance: &str) -> String {
@@ -97,32 +183,10 @@ async fn status_of(browser: &Client, appliance: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fleet_page_shows_every_status_and_follows_a_job_to_its_end() {
-    let driver = start_chromedriver().await;
-    let dir = tempfile::tempdir().unwrap();
-    let tuning = DemoTuning {
-        poll_interval: Duration::from_secs(2),
-        running_interval: Duration::from_secs(1),
-        refresh: Duration::from_secs(1),
-        job_minutes: 240,
-        history_days: 20,
-    };
-    let fleet = demo::prepare(
-        dir.path().join("e2e.db"),
-        "127.0.0.1:0".parse().unwrap(),
-        &tuning,
-    )
-    .await
-    .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = app::start(&fleet.config, listener, FirstPoll::BeforeServing)
-        .await
-        .unwrap();
-    let (browser, _profile) = open_browser(&driver).await;
+    let demo = open_demo("e2e.db", quick_tuning(20), |_| {}).await;
+    let browser = &demo.browser;
 
-    browser
-        .goto(&format!("http://{}/", server.addr))
-        .await
-        .unwrap();
+    browser.goto(&format!("{}/", demo.base)).await.unwrap();
     let expected = [
         ("vcsa-dr-01", "unreachable"),
         ("vcsa-fra-01", "failed"),
@@ -135,7 +199,7 @@ async fn fleet_page_shows_every_status_and_follows_a_job_to_its_end() {
         ("vcsa-lon-01", "good"),
     ];
     for (appliance, status) in expected {
-        assert_eq!(status_of(&browser, appliance).await, status, "{appliance}");
+        assert_eq!(status_of(browser, appliance).await, status, "{appliance}");
     }
     let first = browser
         .execute(
@@ -151,11 +215,11 @@ async fn fleet_page_shows_every_status_and_follows_a_job_to_its_end() {
         .execute("window.vbdashMarker = 7; return 0;", vec![])
         .await
         .unwrap();
-    assert!(fleet.simulator.finish_running_job("vcsa-nyc-01", true));
+    assert!(demo.fleet.simulator.finish_running_job("vcsa-nyc-01", true));
 
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        if status_of(&browser, "vcsa-nyc-01").await == "good" {
+        if status_of(browser, "vcsa-nyc-01").await == "good" {
             break;
         }
         assert!(
@@ -174,42 +238,18 @@ async fn fleet_page_shows_every_status_and_follows_a_job_to_its_end() {
         "the page was reloaded instead of refreshed"
     );
 
-    browser.close().await.unwrap();
-    server.stop().await;
+    demo.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_local_user_signs_in_through_the_form_and_out_again() {
-    let driver = start_chromedriver().await;
-    let dir = tempfile::tempdir().unwrap();
     let tuning = DemoTuning {
         history_days: 3,
         ..DemoTuning::default()
     };
-    let mut fleet = demo::prepare(
-        dir.path().join("login.db"),
-        "127.0.0.1:0".parse().unwrap(),
-        &tuning,
-    )
-    .await
-    .unwrap();
-    fleet.config.auth = AuthConfig {
-        mode: AuthMode::Local,
-        ..AuthConfig::default()
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = app::start(&fleet.config, listener, FirstPoll::BeforeServing)
-        .await
-        .unwrap();
-    let hash = password::hash(&Secret::new("browser test password")).unwrap();
-    server
-        .store
-        .add_user("ann", Role::Operator, &hash, chrono::Utc::now())
-        .await
-        .unwrap();
-    let (browser, _profile) = open_browser(&driver).await;
-
-    let base = format!("http://{}", server.addr);
+    let demo = open_demo("login.db", tuning, local_sign_in).await;
+    add_user(&demo.server, "ann", Role::Operator, "browser test password").await;
+    let (browser, base) = (&demo.browser, &demo.base);
     browser
         .goto(&format!("{base}/appliances/vcsa-ams-01"))
         .await
@@ -228,79 +268,28 @@ async fn a_local_user_signs_in_through_the_form_and_out_again() {
         .unwrap();
     form.submit_direct().await.unwrap();
 
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while browser.current_url().await.unwrap().path() != "/appliances/vcsa-ams-01" {
-        assert!(tokio::time::Instant::now() < deadline, "never got back");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let who = browser.find(Locator::Css(".whoami-name")).await.unwrap();
-    assert_eq!(who.text().await.unwrap(), "ann");
+    wait_for_path(browser, "/appliances/vcsa-ams-01", "never got back").await;
+    assert_eq!(text_at(browser, Locator::Css(".whoami-name")).await, "ann");
 
-    browser
-        .find(Locator::Css(".whoami button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while browser.current_url().await.unwrap().path() != "/login" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "sign-out did not lead to sign-in"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    click(browser, Locator::Css(".whoami button")).await;
+    wait_for_path(browser, "/login", "sign-out did not lead to sign-in").await;
     browser.goto(&format!("{base}/")).await.unwrap();
     assert_eq!(browser.current_url().await.unwrap().path(), "/login");
 
-    browser.close().await.unwrap();
-    server.stop().await;
+    demo.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_up_now_starts_a_job_and_its_page_follows_it_to_success() {
-    let driver = start_chromedriver().await;
-    let dir = tempfile::tempdir().unwrap();
-    let tuning = DemoTuning {
-        poll_interval: Duration::from_secs(2),
-        running_interval: Duration::from_secs(1),
-        refresh: Duration::from_secs(1),
-        job_minutes: 240,
-        history_days: 3,
-    };
-    let mut fleet = demo::prepare(
-        dir.path().join("action.db"),
-        "127.0.0.1:0".parse().unwrap(),
-        &tuning,
-    )
-    .await
-    .unwrap();
-    fleet.config.presets = vec![vbdash::config::Preset {
-        name: "web".into(),
-        url: url::Url::parse("https://backup-02.example.test/vcsa").unwrap(),
-        location_type: vbdash::vcenter::location::LocationType::Https,
-        user: None,
-        password: None,
-    }];
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = app::start(&fleet.config, listener, FirstPoll::BeforeServing)
-        .await
-        .unwrap();
-    let (browser, _profile) = open_browser(&driver).await;
+    let demo = open_demo("action.db", quick_tuning(3), add_web_preset).await;
+    let browser = &demo.browser;
 
     let appliance = "vcsa-ams-01";
     browser
-        .goto(&format!("http://{}/appliances/{appliance}", server.addr))
+        .goto(&format!("{}/appliances/{appliance}", demo.base))
         .await
         .unwrap();
-    browser
-        .find(Locator::Id("back-up"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, Locator::Id("back-up")).await;
     browser
         .wait()
         .for_element(Locator::Id("back-up-now"))
@@ -320,7 +309,7 @@ async fn back_up_now_starts_a_job_and_its_page_follows_it_to_success() {
         assert!(tokio::time::Instant::now() < deadline, "no job page: {url}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(fleet.simulator.finish_running_job(appliance, true));
+    assert!(demo.fleet.simulator.finish_running_job(appliance, true));
 
     let state = "const s = document.querySelector('.page-head .state');\
                  return s ? s.textContent.trim() : '';";
@@ -336,32 +325,18 @@ async fn back_up_now_starts_a_job_and_its_page_follows_it_to_success() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
-    browser.close().await.unwrap();
-    server.stop().await;
+    demo.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acknowledgement_from_the_appliance_page_marks_its_fleet_row() {
-    let driver = start_chromedriver().await;
-    let dir = tempfile::tempdir().unwrap();
     let tuning = DemoTuning {
         refresh: Duration::from_secs(1),
         history_days: 3,
         ..DemoTuning::default()
     };
-    let fleet = demo::prepare(
-        dir.path().join("ack.db"),
-        "127.0.0.1:0".parse().unwrap(),
-        &tuning,
-    )
-    .await
-    .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = app::start(&fleet.config, listener, FirstPoll::BeforeServing)
-        .await
-        .unwrap();
-    let (browser, _profile) = open_browser(&driver).await;
-    let base = format!("http://{}", server.addr);
+    let demo = open_demo("ack.db", tuning, |_| {}).await;
+    let (browser, base) = (&demo.browser, &demo.base);
 
     let appliance = "vcsa-fra-01";
     browser
@@ -376,13 +351,7 @@ async fn an_acknowledgement_from_the_appliance_page_marks_its_fleet_row() {
         .await
         .unwrap();
     form.set_by_name("expires", "2d").await.unwrap();
-    browser
-        .find(Locator::Id("acknowledge-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, Locator::Id("acknowledge-submit")).await;
     let panel = browser
         .wait()
         .at_most(PATIENCE)
@@ -430,11 +399,10 @@ async fn an_acknowledgement_from_the_appliance_page_marks_its_fleet_row() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let status = status_of(&browser, appliance).await;
+    let status = status_of(browser, appliance).await;
     assert_eq!(status, "failed");
 
-    browser.close().await.unwrap();
-    server.stop().await;
+    demo.close().await;
 }
 
 /// Saves a screenshot of the page into the folder named by `VBDASH_TEST_SCREENSHOTS`, when
@@ -469,38 +437,9 @@ async fn wait_until(browser: &Client, script: &str, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_ticked_on_the_fleet_page_outlive_refreshes_and_back_up_together() {
-    let driver = start_chromedriver().await;
-    let dir = tempfile::tempdir().unwrap();
-    let tuning = DemoTuning {
-        poll_interval: Duration::from_secs(2),
-        running_interval: Duration::from_secs(1),
-        refresh: Duration::from_secs(1),
-        job_minutes: 240,
-        history_days: 3,
-    };
-    let mut fleet = demo::prepare(
-        dir.path().join("bulk.db"),
-        "127.0.0.1:0".parse().unwrap(),
-        &tuning,
-    )
-    .await
-    .unwrap();
-    fleet.config.presets = vec![vbdash::config::Preset {
-        name: "web".into(),
-        url: url::Url::parse("https://backup-02.example.test/vcsa").unwrap(),
-        location_type: vbdash::vcenter::location::LocationType::Https,
-        user: None,
-        password: None,
-    }];
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = app::start(&fleet.config, listener, FirstPoll::BeforeServing)
-        .await
-        .unwrap();
-    let (browser, _profile) = open_browser(&driver).await;
-    browser
-        .goto(&format!("http://{}/", server.addr))
-        .await
-        .unwrap();
+    let demo = open_demo("bulk.db", quick_tuning(3), add_web_preset).await;
+    let browser = &demo.browser;
+    browser.goto(&format!("{}/", demo.base)).await.unwrap();
 
     // Tick two rows the way a click does (the rows are replaced every second, so the
     // box is found and clicked in one call).
@@ -524,25 +463,19 @@ async fn rows_ticked_on_the_fleet_page_outlive_refreshes_and_back_up_together() 
         .await
         .unwrap();
     wait_until(
-        &browser,
+        browser,
         "return (window.vbdashRowSwaps || 0) >= 2;",
         "the rows never refreshed",
     )
     .await;
     assert_eq!(
-        ticked(&browser).await,
+        ticked(browser).await,
         picked,
         "the ticks survive the refresh"
     );
-    let count = browser
-        .find(Locator::Id("fleet-pick-count"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let count = text_at(browser, Locator::Id("fleet-pick-count")).await;
     assert_eq!(count, "2 selected");
-    keep_screenshot(&browser, "fleet-selection").await;
+    keep_screenshot(browser, "fleet-selection").await;
     browser
         .execute(
             "document.querySelector('input.row-pick:checked').scrollIntoView(); return 0;",
@@ -550,7 +483,7 @@ async fn rows_ticked_on_the_fleet_page_outlive_refreshes_and_back_up_together() 
         )
         .await
         .unwrap();
-    keep_screenshot(&browser, "fleet-selection-rows").await;
+    keep_screenshot(browser, "fleet-selection-rows").await;
 
     // Narrowing the filter hides one ticked row: it stays selected, and the button for the
     // whole filter follows the filter the rows were built with.
@@ -562,30 +495,18 @@ async fn rows_ticked_on_the_fleet_page_outlive_refreshes_and_back_up_together() 
         .await
         .unwrap();
     wait_until(
-        &browser,
+        browser,
         "const b = document.getElementById('pick-filter');\
          return !!b && b.textContent.includes('1 row of this filter');",
         "the filter button never followed the filter",
     )
     .await;
-    assert_eq!(ticked(&browser).await, ["vcsa-ams-01"]);
-    let count = browser
-        .find(Locator::Id("fleet-pick-count"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(ticked(browser).await, ["vcsa-ams-01"]);
+    let count = text_at(browser, Locator::Id("fleet-pick-count")).await;
     assert_eq!(count, "2 selected (1 not shown)");
-    keep_screenshot(&browser, "fleet-selection-filtered").await;
+    keep_screenshot(browser, "fleet-selection-filtered").await;
 
-    browser
-        .find(Locator::Id("pick-selected"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, Locator::Id("pick-selected")).await;
     let reason = browser
         .wait()
         .for_element(Locator::Id("reason"))
@@ -601,13 +522,7 @@ async fn rows_ticked_on_the_fleet_page_outlive_refreshes_and_back_up_together() 
         .unwrap();
     assert_eq!(offered, json!(picked), "both ticks reach the form");
     reason.send_keys("before the patch window").await.unwrap();
-    browser
-        .find(Locator::Id("bulk-review"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, Locator::Id("bulk-review")).await;
     let count = browser
         .wait()
         .for_element(Locator::Id("bulk-count"))
@@ -617,14 +532,8 @@ async fn rows_ticked_on_the_fleet_page_outlive_refreshes_and_back_up_together() 
         .await
         .unwrap();
     assert!(count.starts_with("2 "), "{count}");
-    keep_screenshot(&browser, "bulk-confirm").await;
-    browser
-        .find(Locator::Id("bulk-start"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    keep_screenshot(browser, "bulk-confirm").await;
+    click(browser, Locator::Id("bulk-start")).await;
 
     // Both backups start; the appliances finish them; the summary follows to the end.
     browser
@@ -640,22 +549,21 @@ async fn rows_ticked_on_the_fleet_page_outlive_refreshes_and_back_up_together() 
             "the backups never ran"
         );
         for name in picked {
-            if !finished.contains(&name) && fleet.simulator.finish_running_job(name, true) {
+            if !finished.contains(&name) && demo.fleet.simulator.finish_running_job(name, true) {
                 finished.push(name);
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     wait_until(
-        &browser,
+        browser,
         "const c = document.getElementById('bulk-counts');\
          return !!c && c.textContent.includes('2 succeeded') \
            && c.textContent.includes('finished');",
         "the summary never reached its outcomes",
     )
     .await;
-    keep_screenshot(&browser, "bulk-summary").await;
+    keep_screenshot(browser, "bulk-summary").await;
 
-    browser.close().await.unwrap();
-    server.stop().await;
+    demo.close().await;
 }

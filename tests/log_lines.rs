@@ -1,38 +1,16 @@
 //! Text a visitor types (a user name, an appliance name in a form or in the path) never
 //! starts a line of the text log: a line break in it would let anyone forge log lines.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
-use chrono::Utc;
-use tokio::net::TcpListener;
-use vbdash::app::{self, FirstPoll};
-use vbdash::config::{AuthConfig, AuthMode};
-use vbdash::demo::{self, DemoTuning};
-use vbdash::secret::Secret;
+use common::demo_app::{CapturedLogs, add_user, local_sign_in, serve_demo};
+use vbdash::demo::DemoTuning;
 use vbdash::store::Role;
-use vbdash::web::auth::password;
 
 const PASSWORD: &str = "Log-Lines-Passw0rd-4e1";
 const FORGED: &str = "FORGED-LINE";
-
-#[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// A browser of one session: the cookies it was given and the page's CSRF token.
 struct Browser {
@@ -101,13 +79,7 @@ impl Browser {
 
 #[tokio::test]
 async fn typed_line_breaks_do_not_start_log_lines() {
-    let sink = Sink::default();
-    let writer = sink.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("info")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let logs = CapturedLogs::install("info");
 
     let dir = tempfile::tempdir().unwrap();
     let tuning = DemoTuning {
@@ -117,29 +89,9 @@ async fn typed_line_breaks_do_not_start_log_lines() {
         job_minutes: 240,
         history_days: 2,
     };
-    let mut fleet = demo::prepare(
-        dir.path().join("log-lines.db"),
-        "127.0.0.1:0".parse().unwrap(),
-        &tuning,
-    )
-    .await
-    .unwrap();
-    fleet.config.auth = AuthConfig {
-        mode: AuthMode::Local,
-        ..AuthConfig::default()
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = app::start(&fleet.config, listener, FirstPoll::BeforeServing)
-        .await
-        .unwrap();
-    let hash = password::hash(&Secret::new(PASSWORD)).unwrap();
-    assert!(
-        server
-            .store
-            .add_user("ops", Role::Admin, &hash, Utc::now())
-            .await
-            .unwrap()
-    );
+    let (_fleet, server) =
+        serve_demo(dir.path().join("log-lines.db"), &tuning, local_sign_in).await;
+    assert!(add_user(&server, "ops", Role::Admin, PASSWORD).await);
     let mut browser = Browser {
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -182,8 +134,7 @@ async fn typed_line_breaks_do_not_start_log_lines() {
         assert!((400..500).contains(&status), "{action}: {status}");
     }
 
-    let bytes = sink.0.lock().unwrap().clone();
-    let text = String::from_utf8_lossy(&bytes);
+    let text = logs.text();
     assert!(text.contains("sign-in failed"), "the logs were captured");
     assert!(text.contains("bulk form refused"), "{text}");
     for line in text.lines() {

@@ -15,11 +15,13 @@ use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use axum::routing::any;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use common::SimServer;
 use serde_json::Value;
+use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use vbdash::config::{Config, ConfigError, NotifyConfig};
 use vbdash::poller::notify::Notifier;
@@ -185,7 +187,7 @@ fn failing(name: &str, host: &str) -> SimAppliance {
 }
 
 /// A store on a fresh file with `appliances` as (name, tags).
-async fn store_with(appliances: &[(&str, &[&str])]) -> (Store, tempfile::TempDir) {
+async fn store_with(appliances: &[(&str, &[&str])]) -> (Store, TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("vbdash.db").to_str().unwrap())
         .await
@@ -242,6 +244,96 @@ async fn drained(store: &Store) {
     .await;
 }
 
+/// Simulated appliances `(name, backup target, tags)` whose backups all fail, and a store
+/// on a fresh file that knows them.
+async fn failing_fleet(appliances: &[(&str, &str, &[&str])]) -> (SimServer, Store, TempDir) {
+    let sim = SimServer::start(
+        appliances
+            .iter()
+            .map(|(name, target, _)| failing(name, target))
+            .collect(),
+    )
+    .await;
+    let stored: Vec<(&str, &[&str])> = appliances
+        .iter()
+        .map(|(name, _, tags)| (*name, *tags))
+        .collect();
+    let (store, dir) = store_with(&stored).await;
+    (sim, store, dir)
+}
+
+/// A `[notify]` section with one webhook channel, `name`, posting to `url`, that every
+/// appliance goes to; `settings` are further `[notify]` keys, one a line.
+fn one_webhook(name: &str, settings: &str, url: String) -> NotifyConfig {
+    let toml = format!(
+        r#"
+        [notify]
+        {settings}
+        default_channels = ["{name}"]
+        [[notify.channel]]
+        name = "{name}"
+        kind = "webhook"
+        url_env = "HOOK_URL"
+        "#
+    );
+    notify_config(&toml, &[("HOOK_URL", url)])
+}
+
+/// Deliveries of one notifier, running in the background until [`Delivering::stop`].
+struct Delivering {
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Delivering {
+    fn start(notifier: &Notifier) -> Delivering {
+        let shutdown = CancellationToken::new();
+        let task = notifier.start_delivery(shutdown.clone());
+        Delivering { shutdown, task }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.unwrap();
+    }
+}
+
+/// Polls each of `names`, evaluates it at `at`, routes what is due five minutes later and
+/// waits until all of it is delivered.
+async fn announce(
+    sim: &SimServer,
+    store: &Store,
+    notifier: &Notifier,
+    names: &[&str],
+    at: DateTime<Utc>,
+) {
+    for name in names {
+        poll(sim, store, name).await;
+        notifier.evaluate(name, at).await.unwrap();
+    }
+    notifier.route_due(at + minutes(5)).await.unwrap();
+    drained(store).await;
+}
+
+/// The poller's timings shrunk so that a round comes every 100 ms.
+fn quick_polling(max_backoff: Duration) -> PollerSettings {
+    PollerSettings {
+        interval: Duration::from_millis(100),
+        running_interval: Duration::from_millis(100),
+        max_backoff,
+        concurrency: 4,
+        initial_spread: Duration::from_millis(10),
+    }
+}
+
+/// A connection of its own to the database file in `dir`, beside the store's.
+async fn open_directly(dir: &TempDir) -> sqlx::SqlitePool {
+    let path = dir.path().join("vbdash.db");
+    sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap()
+}
+
 fn minutes(n: i64) -> chrono::Duration {
     chrono::Duration::minutes(n)
 }
@@ -251,8 +343,7 @@ fn minutes(n: i64) -> chrono::Duration {
 
 #[tokio::test]
 async fn a_real_failure_reaches_the_webhook_slack_teams_and_email() {
-    let sim = SimServer::start(vec![failing("vcsa-fra-01", "nas-fra-02")]).await;
-    let (store, _dir) = store_with(&[("vcsa-fra-01", &["prod"])]).await;
+    let (sim, store, _dir) = failing_fleet(&[("vcsa-fra-01", "nas-fra-02", &["prod"])]).await;
     let (receiver, base) = Receiver::start().await;
     let (mailbox, smtp_port) = MailBox::start().await;
 
@@ -291,8 +382,7 @@ async fn a_real_failure_reaches_the_webhook_slack_teams_and_email() {
         ],
     );
     let notifier = Notifier::new(store.clone(), config).unwrap();
-    let stop = CancellationToken::new();
-    let delivery = notifier.start_delivery(stop.clone());
+    let delivery = Delivering::start(&notifier);
 
     poll(&sim, &store, "vcsa-fra-01").await;
     let now = Utc::now();
@@ -346,38 +436,23 @@ async fn a_real_failure_reaches_the_webhook_slack_teams_and_email() {
     assert_eq!(lines.len(), 4);
     assert!(lines.iter().all(|l| l.outcome == "sent" && l.attempt == 1));
 
-    stop.cancel();
-    delivery.await.unwrap();
+    delivery.stop().await;
 }
 
 #[tokio::test]
 async fn a_receiver_failing_twice_is_retried_and_every_attempt_recorded() {
-    let sim = SimServer::start(vec![failing("vcsa-fra-01", "nas-fra-02")]).await;
-    let (store, dir) = store_with(&[("vcsa-fra-01", &[])]).await;
+    let (sim, store, dir) = failing_fleet(&[("vcsa-fra-01", "nas-fra-02", &[])]).await;
     let (receiver, base) = Receiver::start().await;
 
-    let config = notify_config(
-        r#"
-        [notify]
-        retry_delay = "1s"
-        max_retry_delay = "2s"
-        default_channels = ["flaky"]
-        [[notify.channel]]
-        name = "flaky"
-        kind = "webhook"
-        url_env = "FLAKY_URL"
-        "#,
-        &[("FLAKY_URL", format!("{base}/flaky/{HOOK_TOKEN}"))],
+    let config = one_webhook(
+        "flaky",
+        "retry_delay = \"1s\"\nmax_retry_delay = \"2s\"",
+        format!("{base}/flaky/{HOOK_TOKEN}"),
     );
     let notifier = Notifier::new(store.clone(), config).unwrap();
-    let stop = CancellationToken::new();
-    let delivery = notifier.start_delivery(stop.clone());
+    let delivery = Delivering::start(&notifier);
 
-    poll(&sim, &store, "vcsa-fra-01").await;
-    let now = Utc::now();
-    notifier.evaluate("vcsa-fra-01", now).await.unwrap();
-    notifier.route_due(now + minutes(5)).await.unwrap();
-    drained(&store).await;
+    announce(&sim, &store, &notifier, &["vcsa-fra-01"], Utc::now()).await;
 
     assert_eq!(receiver.count("flaky/"), 3);
     let mut lines = store.delivery_lines(100).await.unwrap();
@@ -397,8 +472,7 @@ async fn a_receiver_failing_twice_is_retried_and_every_attempt_recorded() {
             .all(|l| l.channel == "flaky" && l.state == "sent")
     );
 
-    stop.cancel();
-    delivery.await.unwrap();
+    delivery.stop().await;
 
     // The hook's token is in none of the database files.
     store.close().await;
@@ -411,24 +485,11 @@ async fn a_receiver_failing_twice_is_retried_and_every_attempt_recorded() {
 
 #[tokio::test]
 async fn a_standing_failure_is_announced_once_then_after_the_repeat_and_recovery_too() {
-    let sim = SimServer::start(vec![failing("vcsa-fra-01", "nas-fra-02")]).await;
-    let (store, _dir) = store_with(&[("vcsa-fra-01", &[])]).await;
+    let (sim, store, _dir) = failing_fleet(&[("vcsa-fra-01", "nas-fra-02", &[])]).await;
     let (receiver, base) = Receiver::start().await;
-    let config = notify_config(
-        r#"
-        [notify]
-        repeat = "4h"
-        default_channels = ["hook"]
-        [[notify.channel]]
-        name = "hook"
-        kind = "webhook"
-        url_env = "HOOK_URL"
-        "#,
-        &[("HOOK_URL", format!("{base}/hook"))],
-    );
+    let config = one_webhook("hook", r#"repeat = "4h""#, format!("{base}/hook"));
     let notifier = Notifier::new(store.clone(), config.clone()).unwrap();
-    let stop = CancellationToken::new();
-    let delivery = notifier.start_delivery(stop.clone());
+    let delivery = Delivering::start(&notifier);
 
     // Times in the past, so that deliveries queued "then" are due now.
     let t0 = Utc::now() - chrono::Duration::hours(10);
@@ -487,40 +548,23 @@ async fn a_standing_failure_is_announced_once_then_after_the_repeat_and_recovery
     assert_eq!(hook[2].body["kind"], "recovered");
     assert_eq!(hook[2].body["title"], "vcsa-fra-01: recovered");
 
-    stop.cancel();
-    delivery.await.unwrap();
+    delivery.stop().await;
 }
 
 #[tokio::test]
 async fn failures_at_one_backup_target_go_out_as_one_message() {
     let names = ["vcsa-a", "vcsa-b", "vcsa-c"];
-    let mut appliances: Vec<SimAppliance> =
-        names.iter().map(|n| failing(n, "nas-shared")).collect();
-    appliances.push(failing("vcsa-elsewhere", "nas-other"));
-    let sim = SimServer::start(appliances).await;
-    let (store, _dir) = store_with(&[
-        ("vcsa-a", &[]),
-        ("vcsa-b", &[]),
-        ("vcsa-c", &[]),
-        ("vcsa-elsewhere", &[]),
+    let (sim, store, _dir) = failing_fleet(&[
+        ("vcsa-a", "nas-shared", &[]),
+        ("vcsa-b", "nas-shared", &[]),
+        ("vcsa-c", "nas-shared", &[]),
+        ("vcsa-elsewhere", "nas-other", &[]),
     ])
     .await;
     let (receiver, base) = Receiver::start().await;
-    let config = notify_config(
-        r#"
-        [notify]
-        group_window = "2m"
-        default_channels = ["hook"]
-        [[notify.channel]]
-        name = "hook"
-        kind = "webhook"
-        url_env = "HOOK_URL"
-        "#,
-        &[("HOOK_URL", format!("{base}/hook"))],
-    );
+    let config = one_webhook("hook", r#"group_window = "2m""#, format!("{base}/hook"));
     let notifier = Notifier::new(store.clone(), config).unwrap();
-    let stop = CancellationToken::new();
-    let delivery = notifier.start_delivery(stop.clone());
+    let delivery = Delivering::start(&notifier);
 
     let t0 = Utc::now() - chrono::Duration::hours(1);
     for (i, name) in names.iter().chain(["vcsa-elsewhere"].iter()).enumerate() {
@@ -550,19 +594,16 @@ async fn failures_at_one_backup_target_go_out_as_one_message() {
     let single = hook.iter().find(|r| r.body["kind"] == "failed").unwrap();
     assert_eq!(single.body["appliances"][0]["appliance"], "vcsa-elsewhere");
 
-    stop.cancel();
-    delivery.await.unwrap();
+    delivery.stop().await;
 }
 
 #[tokio::test]
 async fn routes_send_each_appliance_to_the_channels_of_its_tags() {
-    let sim = SimServer::start(vec![
-        failing("vcsa-prod", "nas-1"),
-        failing("vcsa-lab", "nas-2"),
+    let (sim, store, _dir) = failing_fleet(&[
+        ("vcsa-prod", "nas-1", &["prod", "ams"]),
+        ("vcsa-lab", "nas-2", &["lab"]),
     ])
     .await;
-    let (store, _dir) =
-        store_with(&[("vcsa-prod", &["prod", "ams"]), ("vcsa-lab", &["lab"])]).await;
     let (receiver, base) = Receiver::start().await;
     let config = notify_config(
         r#"
@@ -586,16 +627,10 @@ async fn routes_send_each_appliance_to_the_channels_of_its_tags() {
         ],
     );
     let notifier = Notifier::new(store.clone(), config).unwrap();
-    let stop = CancellationToken::new();
-    let delivery = notifier.start_delivery(stop.clone());
+    let delivery = Delivering::start(&notifier);
 
     let t0 = Utc::now() - chrono::Duration::hours(1);
-    for name in ["vcsa-prod", "vcsa-lab"] {
-        poll(&sim, &store, name).await;
-        notifier.evaluate(name, t0).await.unwrap();
-    }
-    notifier.route_due(t0 + minutes(5)).await.unwrap();
-    drained(&store).await;
+    announce(&sim, &store, &notifier, &["vcsa-prod", "vcsa-lab"], t0).await;
 
     let prod = receiver.on("prod");
     assert_eq!(prod.len(), 1);
@@ -608,8 +643,7 @@ async fn routes_send_each_appliance_to_the_channels_of_its_tags() {
         "{text}"
     );
 
-    stop.cancel();
-    delivery.await.unwrap();
+    delivery.stop().await;
 }
 
 #[tokio::test]
@@ -621,18 +655,10 @@ async fn a_hanging_receiver_does_not_hold_up_polling_of_other_appliances() {
     .await;
     let (store, _dir) = store_with(&[("vcsa-fail", &[]), ("vcsa-ok", &[])]).await;
     let (receiver, base) = Receiver::start().await;
-    let config = notify_config(
-        r#"
-        [notify]
-        group_window = "1s"
-        timeout = "300s"
-        default_channels = ["stuck"]
-        [[notify.channel]]
-        name = "stuck"
-        kind = "webhook"
-        url_env = "HANG_URL"
-        "#,
-        &[("HANG_URL", format!("{base}/hang"))],
+    let config = one_webhook(
+        "stuck",
+        "group_window = \"1s\"\ntimeout = \"300s\"",
+        format!("{base}/hang"),
     );
     let stop = CancellationToken::new();
     let (polled, engine) = Notifier::new(store.clone(), config)
@@ -642,13 +668,7 @@ async fn a_hanging_receiver_does_not_hold_up_polling_of_other_appliances() {
         sim.client("vcsa-fail", TIMEOUT),
         sim.client("vcsa-ok", TIMEOUT),
     ];
-    let settings = PollerSettings {
-        interval: Duration::from_millis(100),
-        running_interval: Duration::from_millis(100),
-        max_backoff: Duration::from_millis(500),
-        concurrency: 4,
-        initial_spread: Duration::from_millis(10),
-    };
+    let settings = quick_polling(Duration::from_millis(500));
     let hooks = PollHooks {
         polled: Some(polled),
         rounds: None,
@@ -709,13 +729,7 @@ async fn the_heartbeat_url_is_called_after_healthy_rounds_only() {
     let pinger = HeartbeatPinger::new(ping, heartbeat.clone(), rounds.clone(), store.clone());
     let mut stats = pinger.stats();
     let pinging = tokio::spawn(pinger.run(stop.clone()));
-    let settings = PollerSettings {
-        interval: Duration::from_millis(100),
-        running_interval: Duration::from_millis(100),
-        max_backoff: Duration::from_millis(200),
-        concurrency: 4,
-        initial_spread: Duration::from_millis(10),
-    };
+    let settings = quick_polling(Duration::from_millis(200));
     let poller = tokio::spawn(poller::run_with_hooks(
         store.clone(),
         vec![sim.client("vcsa-ok", TIMEOUT)],
@@ -736,10 +750,7 @@ async fn the_heartbeat_url_is_called_after_healthy_rounds_only() {
     assert_eq!(ping.body["status"], "healthy");
 
     // The database now refuses every poll: rounds are unhealthy, and nothing is called.
-    let db = dir.path().join("vbdash.db");
-    let direct = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let direct = open_directly(&dir).await;
     sqlx::query(
         "CREATE TRIGGER refuse_polls BEFORE INSERT ON polls \
          BEGIN SELECT RAISE(FAIL, 'disk full'); END",
@@ -785,28 +796,13 @@ async fn the_notifications_page_lists_deliveries_without_the_hook_url() {
     use axum::http::Request;
     use tower::ServiceExt;
 
-    let sim = SimServer::start(vec![failing("vcsa-fra-01", "nas-fra-02")]).await;
-    let (store, _dir) = store_with(&[("vcsa-fra-01", &[])]).await;
+    let (sim, store, _dir) = failing_fleet(&[("vcsa-fra-01", "nas-fra-02", &[])]).await;
     let (_receiver, base) = Receiver::start().await;
-    let config = notify_config(
-        r#"
-        [notify]
-        default_channels = ["ops-hook"]
-        [[notify.channel]]
-        name = "ops-hook"
-        kind = "webhook"
-        url_env = "HOOK_URL"
-        "#,
-        &[("HOOK_URL", format!("{base}/hook/{HOOK_TOKEN}"))],
-    );
+    let config = one_webhook("ops-hook", "", format!("{base}/hook/{HOOK_TOKEN}"));
     let notifier = Notifier::new(store.clone(), config).unwrap();
-    let stop = CancellationToken::new();
-    let delivery = notifier.start_delivery(stop.clone());
-    poll(&sim, &store, "vcsa-fra-01").await;
+    let delivery = Delivering::start(&notifier);
     let t0 = Utc::now() - chrono::Duration::hours(1);
-    notifier.evaluate("vcsa-fra-01", t0).await.unwrap();
-    notifier.route_due(t0 + minutes(5)).await.unwrap();
-    drained(&store).await;
+    announce(&sim, &store, &notifier, &["vcsa-fra-01"], t0).await;
 
     let router = vbdash::web::router(vbdash::web::AppState {
         store: store.clone(),
@@ -829,8 +825,7 @@ async fn the_notifications_page_lists_deliveries_without_the_hook_url() {
     assert!(!page.contains(HOOK_TOKEN));
     assert!(!page.contains(&base));
 
-    stop.cancel();
-    delivery.await.unwrap();
+    delivery.stop().await;
 }
 
 #[test]
@@ -911,37 +906,17 @@ impl vbdash::poller::notify::Silencer for InMaintenance {
 
 #[tokio::test]
 async fn silenced_appliances_are_recorded_and_not_sent() {
-    let sim = SimServer::start(vec![
-        failing("vcsa-quiet", "nas-1"),
-        failing("vcsa-loud", "nas-2"),
-    ])
-    .await;
-    let (store, _dir) = store_with(&[("vcsa-quiet", &[]), ("vcsa-loud", &[])]).await;
+    let (sim, store, _dir) =
+        failing_fleet(&[("vcsa-quiet", "nas-1", &[]), ("vcsa-loud", "nas-2", &[])]).await;
     let (receiver, base) = Receiver::start().await;
-    let config = notify_config(
-        r#"
-        [notify]
-        default_channels = ["hook"]
-        [[notify.channel]]
-        name = "hook"
-        kind = "webhook"
-        url_env = "HOOK_URL"
-        "#,
-        &[("HOOK_URL", format!("{base}/hook"))],
-    );
+    let config = one_webhook("hook", "", format!("{base}/hook"));
     let notifier = Notifier::new(store.clone(), config)
         .unwrap()
         .with_silencer(Arc::new(InMaintenance("vcsa-quiet")));
-    let stop = CancellationToken::new();
-    let delivery = notifier.start_delivery(stop.clone());
+    let delivery = Delivering::start(&notifier);
 
     let t0 = Utc::now() - chrono::Duration::hours(1);
-    for name in ["vcsa-quiet", "vcsa-loud"] {
-        poll(&sim, &store, name).await;
-        notifier.evaluate(name, t0).await.unwrap();
-    }
-    notifier.route_due(t0 + minutes(5)).await.unwrap();
-    drained(&store).await;
+    announce(&sim, &store, &notifier, &["vcsa-quiet", "vcsa-loud"], t0).await;
 
     let hook = receiver.on("hook");
     assert_eq!(hook.len(), 1);
@@ -955,16 +930,12 @@ async fn silenced_appliances_are_recorded_and_not_sent() {
         Some("in a maintenance window")
     );
 
-    stop.cancel();
-    delivery.await.unwrap();
+    delivery.stop().await;
 }
 
 /// Rows of `table` in the database file of `dir`, counted on a connection of its own.
-async fn rows_of(dir: &tempfile::TempDir, table: &str) -> i64 {
-    let path = dir.path().join("vbdash.db");
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+async fn rows_of(dir: &TempDir, table: &str) -> i64 {
+    let db = open_directly(dir).await;
     let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
     let count = sqlx::query_scalar(sql).fetch_one(&db).await.unwrap();
     db.close().await;
@@ -974,27 +945,15 @@ async fn rows_of(dir: &tempfile::TempDir, table: &str) -> i64 {
 #[tokio::test]
 async fn pruning_old_history_keeps_what_waits_and_announces_nothing_twice() {
     let names = ["vcsa-fra-01", "vcsa-osl-01", "vcsa-ams-01", "vcsa-lon-01"];
-    let sim = SimServer::start(
-        names
-            .iter()
-            .map(|name| failing(name, &format!("nas-{name}")))
-            .collect(),
-    )
-    .await;
-    let (store, dir) = store_with(&names.map(|name| (name, &[][..]))).await;
+    let targets = names.map(|name| format!("nas-{name}"));
+    let fleet: Vec<(&str, &str, &[&str])> = names
+        .iter()
+        .zip(&targets)
+        .map(|(name, target)| (*name, target.as_str(), &[][..]))
+        .collect();
+    let (sim, store, dir) = failing_fleet(&fleet).await;
     let (receiver, base) = Receiver::start().await;
-    let config = notify_config(
-        r#"
-        [notify]
-        repeat = "24h"
-        default_channels = ["hook"]
-        [[notify.channel]]
-        name = "hook"
-        kind = "webhook"
-        url_env = "HOOK_URL"
-        "#,
-        &[("HOOK_URL", format!("{base}/hook"))],
-    );
+    let config = one_webhook("hook", r#"repeat = "24h""#, format!("{base}/hook"));
     for name in names {
         poll(&sim, &store, name).await;
     }
@@ -1004,15 +963,13 @@ async fn pruning_old_history_keeps_what_waits_and_announces_nothing_twice() {
 
     // Sent long ago (fra) and sent lately (osl).
     let notifier = Notifier::new(store.clone(), config.clone()).unwrap();
-    let stop = CancellationToken::new();
-    let delivery = notifier.start_delivery(stop.clone());
+    let delivery = Delivering::start(&notifier);
     assert_eq!(notifier.evaluate("vcsa-fra-01", old).await.unwrap(), 1);
     assert_eq!(notifier.route_due(old + minutes(5)).await.unwrap(), 1);
     assert_eq!(notifier.evaluate("vcsa-osl-01", recent).await.unwrap(), 1);
     assert_eq!(notifier.route_due(recent + minutes(5)).await.unwrap(), 1);
     drained(&store).await;
-    stop.cancel();
-    delivery.await.unwrap();
+    delivery.stop().await;
 
     // Long ago but still waiting: a queued delivery (ams) and an event not routed (lon).
     assert_eq!(notifier.evaluate("vcsa-ams-01", old).await.unwrap(), 1);
@@ -1045,16 +1002,14 @@ async fn pruning_old_history_keeps_what_waits_and_announces_nothing_twice() {
         let again = restarted.evaluate(name, at + minutes(30)).await.unwrap();
         assert_eq!(again, 0, "{name} is not announced again");
     }
-    let stop = CancellationToken::new();
-    let delivery = restarted.start_delivery(stop.clone());
+    let delivery = Delivering::start(&restarted);
     assert_eq!(
         restarted.route_due(Utc::now()).await.unwrap(),
         1,
         "lon's event"
     );
     drained(&store).await;
-    stop.cancel();
-    delivery.await.unwrap();
+    delivery.stop().await;
 
     let hook = receiver.on("hook");
     let mut announced: Vec<String> = hook

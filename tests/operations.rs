@@ -1,16 +1,18 @@
 //! Running it in production: health checks, readiness and a clean stop, against the demo
 //! fleet served by the real application.
 
+mod common;
+
 use std::time::Duration;
 
 use axum::Extension;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use common::demo_app::{local_sign_in, serve_demo};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 use vbdash::app::{self, FirstPoll, RunningApp};
-use vbdash::config::{AuthConfig, AuthMode};
-use vbdash::demo::{self, DemoFleet, DemoTuning};
+use vbdash::demo::{DemoFleet, DemoTuning};
 use vbdash::poller::Heartbeat;
 use vbdash::store::Store;
 use vbdash::web::auth::Auth;
@@ -22,22 +24,7 @@ async fn running_demo(dir: &tempfile::TempDir) -> (DemoFleet, RunningApp) {
         history_days: 3,
         ..DemoTuning::default()
     };
-    let mut fleet = demo::prepare(
-        dir.path().join("ops.db"),
-        "127.0.0.1:0".parse().unwrap(),
-        &tuning,
-    )
-    .await
-    .unwrap();
-    fleet.config.auth = AuthConfig {
-        mode: AuthMode::Local,
-        ..AuthConfig::default()
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = app::start(&fleet.config, listener, FirstPoll::BeforeServing)
-        .await
-        .unwrap();
-    (fleet, app)
+    serve_demo(dir.path().join("ops.db"), &tuning, local_sign_in).await
 }
 
 fn http() -> reqwest::Client {

@@ -2,18 +2,14 @@
 //! signs in (once with a wrong password), every page is read, and then the SQLite files,
 //! the debug logs and the pages are searched for every secret. None may be found.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
-use chrono::Utc;
-use tokio::net::TcpListener;
-use vbdash::app::{self, FirstPoll};
-use vbdash::config::{AuthConfig, AuthMode};
-use vbdash::demo::{self, DEMO_PASSWORD, DEMO_TARGET_PASSWORD, DemoTuning};
+use common::demo_app::{CapturedLogs, add_user, local_sign_in, serve_demo};
+use vbdash::demo::{DEMO_PASSWORD, DEMO_TARGET_PASSWORD, DemoTuning};
 use vbdash::secret::Secret;
 use vbdash::store::Role;
-use vbdash::web::auth::password;
 
 /// Given to one appliance as its password, as a backup password would be configured: the
 /// appliance refuses it, so it also travels the error paths.
@@ -24,34 +20,6 @@ const ENCRYPTION_SECRET: &str = "Enc-Secret-7f3a!Q";
 const DASHBOARD_PASSWORD: &str = "Dashboard-Secret-81b7f";
 /// A wrong password typed at sign-in; failed sign-ins are logged, without it.
 const WRONG_PASSWORD: &str = "Wrong-Secret-33aa0c";
-
-/// Log lines gathered in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        let bytes = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-}
 
 /// A minimal HTTP client that keeps the cookies and the CSRF token by hand.
 struct Visitor {
@@ -139,13 +107,7 @@ fn hrefs(html: &str, css: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_the_database_the_logs_or_a_page() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("debug")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let logs = CapturedLogs::install("debug");
 
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("secrets.db");
@@ -156,27 +118,12 @@ async fn no_secret_reaches_the_database_the_logs_or_a_page() {
         job_minutes: 240,
         history_days: 5,
     };
-    let mut fleet = demo::prepare(database.clone(), "127.0.0.1:0".parse().unwrap(), &tuning)
-        .await
-        .unwrap();
-    fleet.config.appliances[1].password = Secret::new(BACKUP_SECRET);
-    fleet.config.auth = AuthConfig {
-        mode: AuthMode::Local,
-        ..AuthConfig::default()
-    };
-
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = app::start(&fleet.config, listener, FirstPoll::BeforeServing)
-        .await
-        .unwrap();
-    let hash = password::hash(&Secret::new(DASHBOARD_PASSWORD)).unwrap();
-    assert!(
-        server
-            .store
-            .add_user("ops", Role::Admin, &hash, Utc::now())
-            .await
-            .unwrap()
-    );
+    let (_fleet, server) = serve_demo(database.clone(), &tuning, |config| {
+        config.appliances[1].password = Secret::new(BACKUP_SECRET);
+        local_sign_in(config);
+    })
+    .await;
+    assert!(add_user(&server, "ops", Role::Admin, DASHBOARD_PASSWORD).await);
 
     let mut visitor = Visitor {
         http: reqwest::Client::builder()
