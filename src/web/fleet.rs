@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::WebError;
 use super::htmx::HxRequest;
+use crate::store::FleetSnapshot;
 use crate::views::fleet::{self, FleetFilter};
 
 /// The id of the filter form; htmx names it in `HX-Trigger` when the filter changes.
@@ -65,16 +66,11 @@ pub async fn index(
         )
     });
     let role = crate::web::auth::page_context().role;
-    let rows = snapshot.derived(&format!("page rows {role} {}", filter.href()), || {
-        page.fragment
-            .render()
-            .map(Bytes::from)
-            .map_err(|err| err.to_string())
-    });
-    let rows = match rows.as_ref() {
-        Ok(rows) => rows.clone(),
-        Err(err) => return Err(WebError::internal(err.clone())),
-    };
+    let rows = rendered_once(
+        &snapshot,
+        &format!("page rows {role} {}", filter.href()),
+        || page.fragment.render(),
+    )?;
     let (before, after) = page.render_shell().map_err(WebError::internal)?;
 
     Ok(html_in_parts([
@@ -82,6 +78,21 @@ pub async fn index(
         rows,
         Bytes::from(after),
     ]))
+}
+
+/// Text rendered once per snapshot and `key`, and shared by every viewer asking for it.
+fn rendered_once(
+    snapshot: &FleetSnapshot,
+    key: &str,
+    render: impl FnOnce() -> askama::Result<String>,
+) -> Result<Bytes, WebError> {
+    let rendered = snapshot.derived(key, || {
+        render().map(Bytes::from).map_err(|err| err.to_string())
+    });
+    match rendered.as_ref() {
+        Ok(bytes) => Ok(bytes.clone()),
+        Err(err) => Err(WebError::internal(err.clone())),
+    }
 }
 
 /// An HTML response whose body is `parts` one after the other, sent without copying
@@ -121,7 +132,7 @@ pub async fn rows(
     // rendered rows are shared by role.
     let role = crate::web::auth::page_context().role;
     let key = format!("rows {role} {}", filter.href());
-    let rendered = snapshot.derived(&key, || {
+    let body = rendered_once(&snapshot, &key, || {
         fleet::rows_fragment_silenced(
             &snapshot.overviews,
             &filter,
@@ -130,13 +141,7 @@ pub async fn rows(
             state.settings.display_zone,
         )
         .render()
-        .map(Bytes::from)
-        .map_err(|err| err.to_string())
-    });
-    let body = match rendered.as_ref() {
-        Ok(body) => body.clone(),
-        Err(err) => return Err(WebError::internal(err.clone())),
-    };
+    })?;
 
     let mut response = Html(body).into_response();
     if hx.trigger.as_deref() == Some(FILTER_FORM_ID)

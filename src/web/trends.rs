@@ -77,7 +77,7 @@ pub async fn index(
     let ids: Vec<i64> = appliances.iter().map(|a| a.id).collect();
 
     // The day before the range too: a run due late on it may have started after midnight.
-    let offset_secs = i64::from(now.with_timezone(&zone).offset().fix().local_minus_utc());
+    let offset_secs = utc_offset_secs(now, zone);
     let (marks, schedules, rates, tags, fleet) = tokio::try_join!(
         store.job_marks(&ids, from - Duration::days(1), to),
         store.schedule_marks(&ids),
@@ -101,6 +101,11 @@ pub async fn index(
     Ok(trends::grid_page(facts, &filter, &spans, now, zone))
 }
 
+/// Seconds `zone` is ahead of UTC at `now`: the clock the daily rates cut days in.
+fn utc_offset_secs(now: chrono::DateTime<Utc>, zone: chrono_tz::Tz) -> i64 {
+    i64::from(now.with_timezone(&zone).offset().fix().local_minus_utc())
+}
+
 /// Counts the fleet's daily success rate over the longest range once, in the background
 /// after a start, so that the first viewer of the trends page does not wait while a year
 /// of jobs is read. The days stay remembered by the store until a write changes them.
@@ -109,7 +114,7 @@ pub async fn warm_daily_rates(store: crate::store::Store, zone: chrono_tz::Tz) {
     let now = Utc::now();
     let longest = RANGES.iter().copied().max().unwrap_or(DEFAULT_DAYS);
     let (_, from) = trends::range_of(longest, now, zone);
-    let offset_secs = i64::from(now.with_timezone(&zone).offset().fix().local_minus_utc());
+    let offset_secs = utc_offset_secs(now, zone);
 
     match store.daily_success(None, from, now, offset_secs).await {
         Ok(days) => tracing::info!(
